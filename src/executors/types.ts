@@ -49,6 +49,8 @@ export interface RunResult {
   exitCode: number
   /** A runner error: the execution fails. A non-zero exit code alone does not. */
   error?: string
+  /** Set when the run was stopped because its timeout expired. */
+  timedOut?: boolean
 }
 
 export interface Executor {
