@@ -22,7 +22,7 @@ export function ciObject<T extends z.ZodRawShape>(shape: T) {
 }
 
 /** A field Go would accept as absent or null. */
-export const nullish = <S extends z.ZodType>(s: S) => s.nullish().transform((v) => v ?? undefined)
+export const nullish = <S extends z.ZodType>(s: S) => z.preprocess((v) => (v === null ? undefined : v), s.optional())
 
 export const stringMap = z.record(z.string(), z.string())
 

@@ -87,6 +87,8 @@ export const ComputeErrorSchema = z.object({
 export const NodeInfoUpdateSchema = z.object({
   type: z.literal('NodeInfoUpdate'),
   nodeId: z.string().min(1),
+  /** Random per process start: a new value tells the orchestrator the node restarted. */
+  bootId: z.string().min(1),
   info: jsonObject,
 })
 

@@ -1,0 +1,187 @@
+// Wires one node from its configuration: stores, transport, orchestrator and/or compute,
+// publishers and the REST API, and takes them down again in reverse order.
+import fs from 'node:fs'
+import path from 'node:path'
+import { randomUUID } from 'node:crypto'
+import type { Config } from '../config/types.js'
+import { parseDuration } from '../config/types.js'
+import { ApiServer } from '../api/server.js'
+import { ComputeNode } from '../compute/compute-node.js'
+import { allocatedCapacity, hostTotals } from '../compute/capacity.js'
+import { ExecutionStore } from '../compute/store.js'
+import { NoopExecutor } from '../executors/noop/index.js'
+import type { Executor } from '../executors/types.js'
+import { WasmExecutor } from '../executors/wasm/index.js'
+import { emptyComputeNodeInfo, type NodeInfo } from '../models/node.js'
+import { buildVersionInfo } from '../models/version.js'
+import { NodeManager } from '../orchestrator/nodes.js'
+import { Orchestrator } from '../orchestrator/orchestrator.js'
+import { JobStore } from '../orchestrator/store.js'
+import { PublisherRegistry } from '../publishers/registry.js'
+import { StorageRegistry } from '../storage/registry.js'
+import { openDatabase, type Db } from '../store/sqlite.js'
+import { InProcessNetwork } from '../transport/in-process.js'
+import { createLogger, type Logger } from '../util/logger.js'
+import { loadOrCreateMetadata } from './metadata.js'
+
+export interface RunningNode {
+  nodeId: string
+  apiUrl: string
+  orchestrator?: Orchestrator
+  compute?: ComputeNode
+  stop(): Promise<void>
+}
+
+export interface StartNodeOptions {
+  logger?: Logger
+  /** Node name used on first start only (bacalhau serve --name). */
+  name?: string
+  /** Extra executors, e.g. from tests; the built-in ones are always registered. */
+  executors?: Executor[]
+}
+
+const SECRET_KEYS = /token|password|apikey|secret/i
+
+function maskSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(maskSecrets)
+  if (value && typeof value === 'object')
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, SECRET_KEYS.test(k) && typeof v === 'string' && v ? '********' : maskSecrets(v)]),
+    )
+  return value
+}
+
+export async function startNode(config: Config, opts: StartNodeOptions = {}): Promise<RunningNode> {
+  const log = opts.logger ?? createLogger({ level: config.Logging.Level })
+  const dataDir = path.resolve(config.DataDir)
+  fs.mkdirSync(dataDir, { recursive: true })
+  const meta = loadOrCreateMetadata(dataDir, config.NameProvider, opts.name)
+  const nodeId = meta.NodeName
+  const isOrchestrator = config.Orchestrator.Enabled || !config.Compute.Enabled
+  const isCompute = config.Compute.Enabled
+  const inMemory = config.Store.Type === 'memory'
+  const dbs: Db[] = []
+  const open = (role: string) => {
+    const db = openDatabase(inMemory ? ':memory:' : path.join(dataDir, role, 'state.db'))
+    dbs.push(db)
+    return db
+  }
+  const cleanups: Array<() => Promise<void> | void> = []
+  const stopAll = async () => {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c()
+      } catch (err) {
+        log.warn({ err }, 'error during shutdown')
+      }
+    }
+    cleanups.length = 0
+    for (const db of dbs) db.close()
+    dbs.length = 0
+  }
+
+  try {
+    const network = new InProcessNetwork()
+    let orchestrator: Orchestrator | undefined
+    let compute: ComputeNode | undefined
+    let publishers: PublisherRegistry | undefined
+
+    const selfInfo = (): NodeInfo =>
+      compute?.nodeInfo() ?? {
+        NodeID: nodeId,
+        NodeType: 'Requester',
+        Labels: { ...config.Labels },
+        SupportedProtocols: ['cod/compute/1.0.0'],
+        ComputeNodeInfo: emptyComputeNodeInfo(),
+        BacalhauVersion: buildVersionInfo(),
+      }
+
+    if (isOrchestrator) {
+      const store = new JobStore(open('orchestrator'))
+      const nodes = new NodeManager(selfInfo(), {
+        manualApproval: config.Orchestrator.NodeManager.ManualApproval,
+        disconnectTimeoutMs: parseDuration(config.Orchestrator.NodeManager.DisconnectTimeout),
+        persistence: {
+          load: () => store.loadNodes(),
+          save: (id, bootId, state) => store.saveNode(id, bootId, state),
+          remove: (id) => store.deleteNode(id),
+        },
+      })
+      orchestrator = new Orchestrator({
+        nodeId,
+        store,
+        nodes,
+        transport: network.orchestrator,
+        config,
+        logger: log,
+        installationId: meta.InstanceID,
+        instanceId: randomUUID(),
+      })
+      orchestrator.start()
+      const o = orchestrator
+      cleanups.push(() => o.stop())
+    }
+
+    if (isCompute) {
+      publishers = new PublisherRegistry({
+        local: {
+          address: config.Publishers.Types.Local.Address,
+          port: config.Publishers.Types.Local.Port,
+          storageDir: path.join(dataDir, 'compute', 'results', 'local-publisher'),
+        },
+        disabled: config.Publishers.Disabled,
+      })
+      await publishers.startAll()
+      const p = publishers
+      cleanups.push(() => p.stopAll())
+      const storage = new StorageRegistry({
+        allowListedLocalPaths: config.Compute.AllowListedLocalPaths,
+        disabled: config.InputSources.Disabled,
+      })
+      const disabledEngines = new Set(config.Engines.Disabled.map((e) => e.toLowerCase()))
+      const executors = [new WasmExecutor(), new NoopExecutor(), ...(opts.executors ?? [])].filter(
+        (e) => !disabledEngines.has(e.name),
+      )
+      compute = new ComputeNode({
+        nodeId,
+        nodeType: 'Compute',
+        config,
+        dataDir,
+        store: new ExecutionStore(open('compute')),
+        transport: network.connectCompute(nodeId),
+        executors,
+        storage,
+        publishers,
+        maxCapacity: allocatedCapacity(hostTotals(dataDir), config.Compute.AllocatedCapacity),
+        logger: log,
+      })
+      await compute.start()
+      const c = compute
+      cleanups.push(() => c.stop())
+    }
+
+    const api = new ApiServer({
+      host: config.API.Host,
+      port: config.API.Port,
+      logger: log,
+      orchestrator,
+      agent: {
+        nodeInfo: selfInfo,
+        config: () => maskSecrets(config),
+      },
+    })
+    await api.start()
+    cleanups.push(() => api.stop())
+
+    const runFile = process.env.DEVSTACK_ENV_FILE || path.join(dataDir, 'bacalhau.run')
+    const host = config.API.Host === '0.0.0.0' ? '127.0.0.1' : config.API.Host
+    fs.writeFileSync(runFile, `export BACALHAU_API_HOST=${host}\nexport BACALHAU_API_PORT=${api.port()}\n`)
+    cleanups.push(() => fs.rmSync(runFile, { force: true }))
+
+    log.info({ nodeId, api: api.url(), orchestrator: isOrchestrator, compute: isCompute, dataDir }, 'node started')
+    return { nodeId, apiUrl: api.url(), orchestrator, compute, stop: stopAll }
+  } catch (err) {
+    await stopAll()
+    throw err
+  }
+}
