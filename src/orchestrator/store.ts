@@ -49,7 +49,7 @@ export class JobStore {
         'UPDATE jobs SET state=@state, modify_time=@modify_time, create_time=@create_time, data=@data WHERE id=@id',
       ),
       getJob: big(p('SELECT data, create_time, modify_time FROM jobs WHERE id = ?')),
-      jobsByPrefix: p('SELECT id FROM jobs WHERE substr(id, 1, length(?1)) = ?1 LIMIT 2'),
+      jobsByPrefix: p('SELECT id FROM jobs WHERE substr(id, 1, length(@p)) = @p LIMIT 2'),
       jobByName: p('SELECT id FROM jobs WHERE namespace = ? AND name = ?'),
       jobsByName: p('SELECT id FROM jobs WHERE name = ? LIMIT 2'),
       nonTerminalJobs: p("SELECT id FROM jobs WHERE state NOT IN ('Completed','Failed','Stopped')"),
@@ -118,7 +118,7 @@ export class JobStore {
   }
 
   jobIdsByPrefix(prefix: string): string[] {
-    return (this.s.jobsByPrefix.all(prefix) as { id: string }[]).map((r) => r.id)
+    return (this.s.jobsByPrefix.all({ p: prefix }) as { id: string }[]).map((r) => r.id)
   }
 
   jobIdByName(namespace: string, name: string): string | undefined {

@@ -28,7 +28,9 @@ function get(url: string, rawPath?: string, method = 'GET'): Promise<Got> {
       (res) => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }))
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        )
         res.on('error', reject)
       },
     )
@@ -61,7 +63,10 @@ function makeResults(dir: string): void {
   fs.writeFileSync(path.join(dir, 'stdout'), 'hello\nwörld\n')
   fs.writeFileSync(path.join(dir, 'stderr'), '')
   fs.writeFileSync(path.join(dir, 'exitCode'), '0')
-  fs.writeFileSync(path.join(dir, 'outputs', 'result.bin'), Buffer.from(Array.from({ length: 70000 }, (_, i) => i % 251)))
+  fs.writeFileSync(
+    path.join(dir, 'outputs', 'result.bin'),
+    Buffer.from(Array.from({ length: 70000 }, (_, i) => i % 251)),
+  )
   fs.writeFileSync(path.join(dir, 'outputs', 'nested', 'deeper', 'x.txt'), 'x')
   fs.symlinkSync('../stdout', path.join(dir, 'outputs', 'stdout-link'))
 }
@@ -106,7 +111,10 @@ describe('results archives', () => {
     await tar.t({ file, onReadEntry: (e) => entries.push([e.path, e.type, e.linkpath]) })
     assert.deepEqual(entries.at(-1), ['passwd', 'SymbolicLink', '/etc/passwd'])
     // ...and extraction refuses such a link rather than recreating it.
-    await assert.rejects(extractResultsArchive(file, path.join(tmp, 'r2-out')), /results archive: unsafe archive entry: .*absolute path/)
+    await assert.rejects(
+      extractResultsArchive(file, path.join(tmp, 'r2-out')),
+      /results archive: unsafe archive entry: .*absolute path/,
+    )
   })
 
   it('refuses traversal entries on extraction', async () => {
@@ -154,7 +162,10 @@ describe('LocalPublisher', () => {
     makeResults(results)
     const id = 'e-0123abcd-4567-89ef-0123-456789abcdef'
     const published = await publisher.publish(request(id, results), signal)
-    assert.deepEqual(published, { Type: 'urlDownload', Params: { URL: `http://127.0.0.1:${port}/${id}.tar.gz` } })
+    assert.deepEqual(published, {
+      Type: 'urlDownload',
+      Params: { URL: `http://127.0.0.1:${port}/${id}.tar.gz` },
+    })
     assert.ok(fs.statSync(path.join(storageDir, `${id}.tar.gz`)).isFile())
     assert.deepEqual(fs.readdirSync(storageDir), [`${id}.tar.gz`], 'no partial files left behind')
 
@@ -236,10 +247,12 @@ describe('LocalPublisher', () => {
     await publisher.start()
     const agent = new http.Agent({ keepAlive: true })
     await new Promise<void>((resolve, reject) => {
-      http.get(`${publisher!.url()}/nothing`, { agent }, (res) => {
-        res.resume()
-        res.on('end', () => resolve())
-      }).on('error', reject)
+      http
+        .get(`${publisher!.url()}/nothing`, { agent }, (res) => {
+          res.resume()
+          res.on('end', () => resolve())
+        })
+        .on('error', reject)
     })
     const t0 = Date.now()
     await publisher.stop()
@@ -287,7 +300,19 @@ describe('fileNameFromUrl', () => {
     assert.equal(fileNameFromUrl('/e-1.tar.gz'), 'e-1.tar.gz')
     assert.equal(fileNameFromUrl('/e-1.tar.gz?x=1'), 'e-1.tar.gz')
     assert.equal(fileNameFromUrl('/a%20b'), 'a b')
-    for (const u of ['', '/', 'x', '/a/b', '/..', '/.x', '/a%2Fb', '/a%5Cb', '/a%00b', '/%zz', 'http://h/x']) {
+    for (const u of [
+      '',
+      '/',
+      'x',
+      '/a/b',
+      '/..',
+      '/.x',
+      '/a%2Fb',
+      '/a%5Cb',
+      '/a%00b',
+      '/%zz',
+      'http://h/x',
+    ]) {
       assert.equal(fileNameFromUrl(u), undefined, u)
     }
   })

@@ -47,12 +47,13 @@ describe('PublisherRegistry', () => {
   it('starts and stops the servers', async () => {
     const r = new PublisherRegistry({ local: local(), disabled: [] })
     await r.startAll()
-    const lp = r.get('local') as LocalPublisher
-    const res = await fetch(`${lp.url()}/missing.tar.gz`)
+    const url = `${(r.get('local') as LocalPublisher).url()}/missing.tar.gz`
+    const res = await fetch(url)
     assert.equal(res.status, 404)
     await res.arrayBuffer()
     await r.stopAll()
-    await assert.rejects(fetch(`${lp.url()}/missing.tar.gz`))
+    await assert.rejects(fetch(url))
+    await r.stopAll()
   })
 
   it('stops what it started when a later start fails', async () => {

@@ -102,7 +102,11 @@ describe('InlineStorage', () => {
   })
 
   it('writes plain text to a single file', async () => {
-    const p = await storage.prepare(input('data:text/plain;base64,aGVsbG8K', '/inputs/hello.txt'), work, signal)
+    const p = await storage.prepare(
+      input('data:text/plain;base64,aGVsbG8K', '/inputs/hello.txt'),
+      work,
+      signal,
+    )
     assert.equal(p.target, '/inputs/hello.txt')
     assert.equal(p.readOnly, true)
     assert.ok(p.hostPath.startsWith(work + path.sep))
@@ -115,7 +119,10 @@ describe('InlineStorage', () => {
   it('accepts URL-safe base64 and reads Params.URL case-insensitively', async () => {
     const bytes = Buffer.from([0xfb, 0xef, 0xff, 0x00, 0x01])
     const src: InputSource = {
-      Source: { Type: 'inline', Params: { url: `data:application/octet-stream;base64,${bytes.toString('base64url')}` } },
+      Source: {
+        Type: 'inline',
+        Params: { url: `data:application/octet-stream;base64,${bytes.toString('base64url')}` },
+      },
       Alias: '',
       Target: '/bin.dat',
     }
@@ -147,16 +154,31 @@ describe('InlineStorage', () => {
 
   it('treats application/x-gzip the same', async () => {
     const tgz = tarball([{ path: 'f', body: 'x' }])
-    const p = await storage.prepare(input(`data:application/x-gzip;base64,${tgz.toString('base64')}`), work, signal)
+    const p = await storage.prepare(
+      input(`data:application/x-gzip;base64,${tgz.toString('base64')}`),
+      work,
+      signal,
+    )
     assert.equal(fs.readFileSync(path.join(p.hostPath, 'f'), 'utf8'), 'x')
     await storage.cleanup(p)
   })
 
   const malicious: [string, TarEntry[], RegExp][] = [
-    ['a ../ entry', [{ path: 'ok.txt', body: 'ok' }, { path: '../escape.txt', body: 'pwned' }], /path contains \.\./],
+    [
+      'a ../ entry',
+      [
+        { path: 'ok.txt', body: 'ok' },
+        { path: '../escape.txt', body: 'pwned' },
+      ],
+      /path contains \.\./,
+    ],
     ['a nested ../ entry', [{ path: 'a/../../escape.txt', body: 'pwned' }], /path contains \.\./],
     ['an absolute path', [{ path: '/tmp/escape.txt', body: 'pwned' }], /absolute path/],
-    ['a symlink to an absolute path', [{ path: 'etc', type: 'SymbolicLink', linkpath: '/etc' }], /absolute path/],
+    [
+      'a symlink to an absolute path',
+      [{ path: 'etc', type: 'SymbolicLink', linkpath: '/etc' }],
+      /absolute path/,
+    ],
     ['a symlink climbing out', [{ path: 'a/up', type: 'SymbolicLink', linkpath: '../../x' }], /outside/],
     [
       'a symlink stepping out through another symlink',
@@ -167,7 +189,11 @@ describe('InlineStorage', () => {
       /\.\. after a name/,
     ],
     ['a hard link to a host file', [{ path: 'h', type: 'Link', linkpath: '../../etc/passwd' }], /hard link/],
-    ['a hard link to a file not in the archive', [{ path: 'h', type: 'Link', linkpath: 'nope' }], /hard link target/],
+    [
+      'a hard link to a file not in the archive',
+      [{ path: 'h', type: 'Link', linkpath: 'nope' }],
+      /hard link target/,
+    ],
     [
       'a symlink replacing a directory',
       [
@@ -206,7 +232,11 @@ describe('InlineStorage', () => {
       /inline input: not a valid tar archive/,
     )
     await assert.rejects(
-      storage.prepare(input(`data:application/gzip;base64,${Buffer.from('nope').toString('base64')}`), work, signal),
+      storage.prepare(
+        input(`data:application/gzip;base64,${Buffer.from('nope').toString('base64')}`),
+        work,
+        signal,
+      ),
       /inline input: not a valid tar archive/,
     )
   })
@@ -221,7 +251,10 @@ describe('InlineStorage', () => {
   })
 
   it('reports bad URLs from prepare() and validate()', async () => {
-    await assert.rejects(storage.prepare(input('https://x/y'), work, signal), /inline input: URL must be a data: URL/)
+    await assert.rejects(
+      storage.prepare(input('https://x/y'), work, signal),
+      /inline input: URL must be a data: URL/,
+    )
     await assert.rejects(storage.prepare(input(undefined), work, signal), /inline input: URL is required/)
     await assert.rejects(storage.prepare(input(42), work, signal), /inline input: URL must be a string/)
     await assert.rejects(storage.prepare(input('data:;base64,!!!!'), work, signal), /invalid base64/)

@@ -92,14 +92,23 @@ describe('LocalStorage', () => {
   it('refuses read-write without a :rw entry', async () => {
     const src = input({ SourcePath: path.join(ro, 'file.txt'), ReadWrite: true })
     assert.match(storage.validate(src) ?? '', /does not allow read-write access to local path/)
-    await assert.rejects(storage.prepare(src, '/unused', signal), /^Error: local input: this node does not allow read-write/)
+    await assert.rejects(
+      storage.prepare(src, '/unused', signal),
+      /^Error: local input: this node does not allow read-write/,
+    )
   })
 
   it('refuses paths outside the allow-list', async () => {
     const src = input({ SourcePath: path.join(outside, 'secret') })
     assert.equal(storage.validate(src), `this node does not allow local path ${path.join(outside, 'secret')}`)
-    await assert.rejects(storage.prepare(src, '/unused', signal), /local input: this node does not allow local path/)
-    assert.match(storage.validate(input({ SourcePath: '/etc/passwd' })) ?? '', /does not allow local path \/etc\/passwd/)
+    await assert.rejects(
+      storage.prepare(src, '/unused', signal),
+      /local input: this node does not allow local path/,
+    )
+    assert.match(
+      storage.validate(input({ SourcePath: '/etc/passwd' })) ?? '',
+      /does not allow local path \/etc\/passwd/,
+    )
   })
 
   it('refuses traversal with ..', async () => {
@@ -113,7 +122,11 @@ describe('LocalStorage', () => {
   })
 
   it('refuses symlinks inside an allowed dir that point outside it', async () => {
-    for (const sp of [path.join(ro, 'escape'), path.join(ro, 'escape', 'secret'), path.join(ro, 'secret-link')]) {
+    for (const sp of [
+      path.join(ro, 'escape'),
+      path.join(ro, 'escape', 'secret'),
+      path.join(ro, 'secret-link'),
+    ]) {
       assert.match(storage.validate(input({ SourcePath: sp })) ?? '', /does not allow local path/, sp)
       await assert.rejects(storage.prepare(input({ SourcePath: sp }), '/unused', signal), /does not allow/)
     }
@@ -127,9 +140,15 @@ describe('LocalStorage', () => {
   })
 
   it('requires an absolute SourcePath', async () => {
-    assert.match(storage.validate(input({ SourcePath: 'relative/x' })) ?? '', /SourcePath must be an absolute path/)
+    assert.match(
+      storage.validate(input({ SourcePath: 'relative/x' })) ?? '',
+      /SourcePath must be an absolute path/,
+    )
     assert.match(storage.validate(input({})) ?? '', /SourcePath is required/)
-    await assert.rejects(storage.prepare(input({ SourcePath: 'x' }), '/unused', signal), /local input: SourcePath/)
+    await assert.rejects(
+      storage.prepare(input({ SourcePath: 'x' }), '/unused', signal),
+      /local input: SourcePath/,
+    )
   })
 
   it('refuses a missing path unless read-write with CreateAs', async () => {
@@ -140,7 +159,10 @@ describe('LocalStorage', () => {
       new RegExp(`^Error: local input: source path does not exist: ${missing}$`),
     )
     const rwMissing = path.join(rw, 'missing')
-    await assert.rejects(storage.prepare(input({ SourcePath: rwMissing, ReadWrite: true }), '/u', signal), /does not exist/)
+    await assert.rejects(
+      storage.prepare(input({ SourcePath: rwMissing, ReadWrite: true }), '/u', signal),
+      /does not exist/,
+    )
     await assert.rejects(
       storage.prepare(input({ SourcePath: rwMissing, ReadWrite: false, CreateAs: 'dir' }), '/u', signal),
       /does not exist/,
@@ -180,8 +202,14 @@ describe('LocalStorage', () => {
   })
 
   it('rejects bad ReadWrite and CreateAs values', () => {
-    assert.match(storage.validate(input({ SourcePath: rw, ReadWrite: 'yes' })) ?? '', /ReadWrite must be a boolean/)
-    assert.match(storage.validate(input({ SourcePath: rw, CreateAs: 'folder' })) ?? '', /CreateAs must be one of/)
+    assert.match(
+      storage.validate(input({ SourcePath: rw, ReadWrite: 'yes' })) ?? '',
+      /ReadWrite must be a boolean/,
+    )
+    assert.match(
+      storage.validate(input({ SourcePath: rw, CreateAs: 'folder' })) ?? '',
+      /CreateAs must be one of/,
+    )
     assert.equal(storage.validate(input({ SourcePath: rw, CreateAs: 'NOCREATE' })), undefined)
   })
 

@@ -15,12 +15,19 @@ describe('StorageRegistry', () => {
     assert.ok(r.get('LocalDirectory') instanceof LocalStorage)
     assert.equal(r.get('local'), r.get('localDirectory'))
     assert.equal(r.get('ipfs'), undefined)
-    assert.deepEqual((r.get('local') as LocalStorage).allowList.entries, [{ pattern: '/data/**', readWrite: false }])
+    assert.deepEqual((r.get('local') as LocalStorage).allowList.entries, [
+      { pattern: '/data/**', readWrite: false },
+    ])
   })
 
   it('disables local and localDirectory together, case-insensitively', () => {
-    assert.deepEqual(new StorageRegistry({ allowListedLocalPaths: [], disabled: ['localDirectory'] }).types(), ['inline'])
-    assert.deepEqual(new StorageRegistry({ allowListedLocalPaths: [], disabled: ['LOCAL'] }).types(), ['inline'])
+    assert.deepEqual(
+      new StorageRegistry({ allowListedLocalPaths: [], disabled: ['localDirectory'] }).types(),
+      ['inline'],
+    )
+    assert.deepEqual(new StorageRegistry({ allowListedLocalPaths: [], disabled: ['LOCAL'] }).types(), [
+      'inline',
+    ])
     assert.deepEqual(new StorageRegistry({ allowListedLocalPaths: [], disabled: ['Inline'] }).types(), [
       'local',
       'localdirectory',
@@ -32,7 +39,11 @@ describe('StorageRegistry', () => {
     const fake = (types: string[]): StorageProvider => ({
       types,
       isInstalled: async () => true,
-      prepare: async (_i: InputSource): Promise<PreparedInput> => ({ hostPath: '/x', target: '/x', readOnly: true }),
+      prepare: async (_i: InputSource): Promise<PreparedInput> => ({
+        hostPath: '/x',
+        target: '/x',
+        readOnly: true,
+      }),
     })
     r.register(fake(['urldownload']))
     r.register(fake(['S3']))

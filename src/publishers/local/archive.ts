@@ -64,7 +64,11 @@ export interface ExtractOptions {
 }
 
 /** Extracts a results archive downloaded by `job get` into `destDir` (created if missing). */
-export function extractResultsArchive(tarGzPath: string, destDir: string, opts: ExtractOptions = {}): Promise<void> {
+export function extractResultsArchive(
+  tarGzPath: string,
+  destDir: string,
+  opts: ExtractOptions = {},
+): Promise<void> {
   return extractArchiveSafely(tarGzPath, destDir, { context: 'results archive', ...opts })
 }
 
@@ -115,7 +119,8 @@ export class ArchiveEntryChecker {
     // A non-directory may not take the place of a directory that holds other entries, and
     // nothing may be written below a non-directory: either could redirect later writes.
     const previous = this.seen.get(rel)
-    if (previous !== undefined && !(previous === 'dir' && isDir)) return `duplicate entry: ${JSON.stringify(raw)}`
+    if (previous !== undefined && !(previous === 'dir' && isDir))
+      return `duplicate entry: ${JSON.stringify(raw)}`
     const parts = rel.split('/')
     for (let i = 1; i < parts.length; i++) {
       const parent = parts.slice(0, i).join('/')
@@ -173,7 +178,11 @@ function unsafeSymlink(rel: string, target: string): string | undefined {
  * refuses the whole archive on the first unsafe one, so nothing is half-extracted; the
  * second pass re-checks each entry as it is written in case the file changed in between.
  */
-export async function extractArchiveSafely(file: string, destDir: string, opts: ExtractOptions = {}): Promise<void> {
+export async function extractArchiveSafely(
+  file: string,
+  destDir: string,
+  opts: ExtractOptions = {},
+): Promise<void> {
   const ctx = opts.context ?? 'archive'
   const maxBytes = opts.maxBytes ?? Infinity
   await scanArchive(file, new ArchiveEntryChecker(maxBytes), ctx)

@@ -63,7 +63,10 @@ export class LocalPublisher implements Publisher {
 
     const fileName = `${id}.tar.gz`
     // Written under a dot-name the server refuses, then renamed, so a download never sees half a file.
-    const partial = path.join(this.storageDir, `.${fileName}.${crypto.randomBytes(6).toString('hex')}.partial`)
+    const partial = path.join(
+      this.storageDir,
+      `.${fileName}.${crypto.randomBytes(6).toString('hex')}.partial`,
+    )
     try {
       await createResultsArchive(request.resultsDir, partial)
       signal.throwIfAborted()

@@ -66,9 +66,12 @@ export class FileServer {
         resolve()
       })
     }).catch((err: Error) => {
-      throw new Error(`local publisher: cannot listen on ${this.opts.address}:${this.opts.port}: ${err.message}`, {
-        cause: err,
-      })
+      throw new Error(
+        `local publisher: cannot listen on ${this.opts.address}:${this.opts.port}: ${err.message}`,
+        {
+          cause: err,
+        },
+      )
     })
     server.on('error', (err) => this.log.error({ err }, 'local publisher: server error'))
     this.server = server
@@ -101,7 +104,10 @@ export class FileServer {
     }
     let fh: fs.promises.FileHandle
     try {
-      fh = await fs.promises.open(path.join(this.opts.dir, name), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW)
+      fh = await fs.promises.open(
+        path.join(this.opts.dir, name),
+        fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW,
+      )
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code
       if (code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR' || code === 'EISDIR') {
@@ -157,6 +163,9 @@ function contentType(name: string): string {
 }
 
 function send(res: http.ServerResponse, status: number, text: string): void {
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) })
+  res.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+  })
   res.end(text)
 }

@@ -52,7 +52,9 @@ export function parseDataUrl(url: string, maxBytes = MAX_INLINE_BYTES, ctx = 'in
     params[key] = value
   }
 
-  const data = base64 ? decodeBase64(percentDecode(payload, Infinity, ctx).toString('latin1'), maxBytes, ctx) : percentDecode(payload, maxBytes, ctx)
+  const data = base64
+    ? decodeBase64(percentDecode(payload, Infinity, ctx).toString('latin1'), maxBytes, ctx)
+    : percentDecode(payload, maxBytes, ctx)
   return { mediaType, params, base64, data }
 }
 

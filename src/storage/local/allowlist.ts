@@ -112,6 +112,8 @@ export class AllowList {
 
   /** Whether `realPath` (resolved with resolveReal) may be used, read-write if asked. */
   allows(realPath: string, readWrite: boolean): boolean {
-    return this.entries.some((e) => (!readWrite || e.readWrite) && globMatch(realPattern(e.pattern), realPath))
+    return this.entries.some(
+      (e) => (!readWrite || e.readWrite) && globMatch(realPattern(e.pattern), realPath),
+    )
   }
 }

@@ -113,7 +113,9 @@ export class LocalStorage implements StorageProvider {
     }
     if (this.allowList.allows(real, params.readWrite)) return real
     if (params.readWrite && this.allowList.allows(real, false)) {
-      throw new Refusal(`this node does not allow read-write access to local path ${params.sourcePath} (no matching :rw entry)`)
+      throw new Refusal(
+        `this node does not allow read-write access to local path ${params.sourcePath} (no matching :rw entry)`,
+      )
     }
     throw new Refusal(`this node does not allow local path ${params.sourcePath}`)
   }
