@@ -38,9 +38,9 @@ export function stringifyJson(value: unknown, indent?: number): string {
 
 /** Current wall-clock time in Unix nanoseconds. */
 export function nowNanos(): bigint {
-  const ms = Date.now()
-  const sub = process.hrtime.bigint() % 1_000_000n
-  return BigInt(ms) * 1_000_000n + sub
+  // timeOrigin + now() is wall-clock time with sub-millisecond resolution that never
+  // runs backwards within the process.
+  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n
 }
 
 /** Converts Unix nanoseconds to an RFC 3339 string with nanosecond precision. */

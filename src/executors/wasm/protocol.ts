@@ -5,19 +5,15 @@ export const WASI_MODULE = 'wasi_snapshot_preview1'
 
 /**
  * Int32 slots of the control SharedArrayBuffer.
- * INFLIGHT: stdout/stderr bytes posted but not yet consumed by the parent; the worker
- *   waits on it when too much is queued, so a flooding module cannot fill the
- *   parent's heap with messages.
- * WAKE: set to 1 by the parent before terminating, to break Atomics.wait sleeps.
+ * SLEEP: never written; the worker Atomics.waits on it to sleep (poll_oneoff), which,
+ *   unlike a busy loop, burns no CPU and is still interrupted by worker.terminate().
  * FDS_START..: host file descriptors the worker holds open (fd + 1, 0 = free slot).
  *   A terminated worker cannot close them, and they belong to the whole process,
  *   so the parent closes whatever is left.
  */
-export const CTRL = { INFLIGHT: 0, WAKE: 1, FDS_START: 2 } as const
+export const CTRL = { SLEEP: 0, FDS_START: 1 } as const
 export const MAX_OPEN_FILES = 1024
 export const CTRL_SLOTS = CTRL.FDS_START + MAX_OPEN_FILES
-/** Unconsumed output above which the worker blocks. */
-export const MAX_INFLIGHT_BYTES = 4 << 20
 
 export interface ModuleSpec {
   /** Registration name (the path string it was requested under). */
@@ -27,16 +23,22 @@ export interface ModuleSpec {
 
 export interface StartMessage {
   type: 'start'
-  /** In instantiation order: dependencies first, the entry module last. */
+  /** In instantiation order: every module after the modules it imports. */
   modules: ModuleSpec[]
+  /** Name of the module whose export is called. */
+  entry: string
   entrypoint: string
   args: string[]
   env: string[]
   mounts: Mount[]
+  /** Int32 slots described by CTRL. */
   ctrl: SharedArrayBuffer
+  /** Rings (see ring.ts) carrying fd 1 and fd 2 to the parent. */
+  stdout: SharedArrayBuffer
+  stderr: SharedArrayBuffer
 }
 
 export type WorkerMessage =
-  | { type: 'out'; stream: 1 | 2; data: Uint8Array }
+  /** The entrypoint is about to be called: from here a failure is exit code 1, not -1. */
   | { type: 'started' }
   | { type: 'done'; exitCode: number; error?: string }

@@ -1,0 +1,171 @@
+// The WASM executor: WASI preview1 modules run by @bjorn3/browser_wasi_shim, one
+// worker thread per execution, over a host-backed virtual filesystem.
+import fs from 'node:fs'
+import { Worker } from 'node:worker_threads'
+import type { SpecConfig } from '../../models/job.js'
+import { logger } from '../../util/logger.js'
+import type { Executor, RunRequest, RunResult } from '../types.js'
+import { ModuleLoadError, loadModules } from './loader.js'
+import { capToPages } from './memory-limit.js'
+import { VirtualFs, buildMounts } from './mounts.js'
+import { parseWasmParams } from './params.js'
+import { CTRL, CTRL_SLOTS, MAX_OPEN_FILES, type StartMessage, type WorkerMessage } from './protocol.js'
+import { RingReader, createRing } from './ring.js'
+
+const WORKER_URL = new URL('./worker.js', import.meta.url)
+
+/** JS heap limits of a job's worker; the module's linear memory is not part of them. */
+const WORKER_LIMITS = { maxOldGenerationSizeMb: 256, maxYoungGenerationSizeMb: 32, stackSizeMb: 8 }
+
+/** Go-style duration text ("500ms", "1.5s", "2m0s"), as Bacalhau prints timeouts. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`
+  const trim = (n: number): string => String(Number(n.toFixed(3)))
+  const h = Math.floor(ms / 3_600_000)
+  const m = Math.floor((ms % 3_600_000) / 60_000)
+  const s = (ms % 60_000) / 1000
+  if (h > 0) return `${h}h${m}m${trim(s)}s`
+  if (m > 0) return `${m}m${trim(s)}s`
+  return `${trim(s)}s`
+}
+
+export class WasmExecutor implements Executor {
+  readonly name = 'wasm'
+  private readonly log = logger().child({ component: 'executor', engine: 'wasm' })
+
+  async isInstalled(): Promise<boolean> {
+    return typeof WebAssembly === 'object'
+  }
+
+  validate(engine: SpecConfig): string | undefined {
+    try {
+      parseWasmParams(engine)
+      return undefined
+    } catch (err) {
+      return (err as Error).message
+    }
+  }
+
+  run(req: RunRequest, signal: AbortSignal): Promise<RunResult> {
+    if (signal.aborted) return Promise.resolve({ exitCode: -1, error: 'execution cancelled' })
+    let params: ReturnType<typeof parseWasmParams>
+    let mounts: ReturnType<typeof buildMounts>
+    try {
+      params = parseWasmParams(req.engine)
+      mounts = buildMounts(req.inputs, req.outputs)
+    } catch (err) {
+      return Promise.resolve({ exitCode: -1, error: (err as Error).message })
+    }
+    const log = this.log.child({ executionId: req.executionId })
+    const vfs = new VirtualFs(mounts)
+    const capPages = req.memoryBytes && req.memoryBytes > 0 ? capToPages(req.memoryBytes) : undefined
+
+    const ctrl = new SharedArrayBuffer(CTRL_SLOTS * 4)
+    const stdoutRing = createRing()
+    const stderrRing = createRing()
+    const safe = (stream: 'stdout' | 'stderr') => (chunk: Uint8Array) => {
+      try {
+        req.output[stream](chunk)
+      } catch (err) {
+        log.warn({ err }, `output sink for ${stream} failed`)
+      }
+    }
+    const readers = [new RingReader(stdoutRing, safe('stdout')), new RingReader(stderrRing, safe('stderr'))]
+
+    // Started before the modules are compiled so the worker's boot overlaps the compile.
+    const worker = new Worker(WORKER_URL, { resourceLimits: WORKER_LIMITS, stdout: true, stderr: true })
+    for (const r of readers) r.follow()
+
+    return new Promise<RunResult>((resolve) => {
+      let settled = false
+      let started = false
+      let timer: NodeJS.Timeout | undefined
+
+      const finish = (result: RunResult): void => {
+        if (settled) return
+        settled = true
+        if (timer) clearTimeout(timer)
+        signal.removeEventListener('abort', onAbort)
+        worker
+          .terminate()
+          .catch(() => undefined)
+          .then(() => {
+            // The worker is gone: collect its last output and close the host files it held.
+            for (const r of readers) r.close()
+            closeLeftoverFds(new Int32Array(ctrl))
+            if (result.error) log.debug({ result }, 'wasm execution failed')
+            resolve(result)
+          })
+      }
+      const onAbort = (): void => finish({ exitCode: -1, error: 'execution cancelled' })
+      signal.addEventListener('abort', onAbort, { once: true })
+      if (req.timeoutMs && req.timeoutMs > 0) {
+        const ms = req.timeoutMs
+        timer = setTimeout(
+          () => finish({ exitCode: -1, error: `execution timed out after ${formatDuration(ms)}`, timedOut: true }),
+          ms,
+        )
+      }
+
+      worker.on('message', (msg: WorkerMessage) => {
+        if (msg.type === 'started') started = true
+        else if (msg.type === 'done') finish(msg.error ? { exitCode: msg.exitCode, error: msg.error } : { exitCode: msg.exitCode })
+      })
+      worker.on('error', (err) => {
+        const oom = (err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY'
+        finish({
+          exitCode: started ? 1 : -1,
+          error: oom ? 'wasm worker ran out of JS heap memory' : `wasm worker failed: ${err.message}`,
+        })
+      })
+      worker.on('exit', (code) => {
+        finish({ exitCode: started ? 1 : -1, error: `wasm worker exited unexpectedly (code ${code})` })
+      })
+
+      const mountPaths = mounts.map((m) => m.vpath)
+      loadModules(vfs, mountPaths, { entryModule: params.entryModule, importModules: params.importModules, capPages })
+        .then((modules) => {
+          if (settled) return
+          const entry = modules.find((m) => m.name === params.entryModule)!
+          const exported = WebAssembly.Module.exports(entry.module)
+          if (!exported.some((e) => e.name === params.entrypoint && e.kind === 'function')) {
+            finish({ exitCode: -1, error: `unable to find the entrypoint '${params.entrypoint}' in the WASM module` })
+            return
+          }
+          const env = Object.keys(req.env)
+            .sort()
+            .map((k) => `${k}=${req.env[k]}`)
+          const start: StartMessage = {
+            type: 'start',
+            modules,
+            entry: params.entryModule,
+            entrypoint: params.entrypoint,
+            args: [params.entryModule, ...params.parameters],
+            env,
+            mounts,
+            ctrl,
+            stdout: stdoutRing,
+            stderr: stderrRing,
+          }
+          worker.postMessage(start)
+        })
+        .catch((err: unknown) => {
+          if (!(err instanceof ModuleLoadError)) log.warn({ err }, 'unexpected error loading WASM modules')
+          finish({ exitCode: -1, error: (err as Error).message })
+        })
+    })
+  }
+}
+
+function closeLeftoverFds(ctrl: Int32Array): void {
+  for (let i = CTRL.FDS_START; i < CTRL.FDS_START + MAX_OPEN_FILES; i++) {
+    const v = ctrl[i]!
+    if (v === 0) continue
+    ctrl[i] = 0
+    try {
+      fs.closeSync(v - 1)
+    } catch {
+      // the worker closed it after all
+    }
+  }
+}
