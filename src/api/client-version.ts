@@ -45,7 +45,10 @@ function comparePre(a: string[], b: string[]): number {
 
 export function compareSemver(a: SemVer, b: SemVer): number {
   return (
-    Math.sign(a.major - b.major) || Math.sign(a.minor - b.minor) || Math.sign(a.patch - b.patch) || comparePre(a.pre, b.pre)
+    Math.sign(a.major - b.major) ||
+    Math.sign(a.minor - b.minor) ||
+    Math.sign(a.patch - b.patch) ||
+    comparePre(a.pre, b.pre)
   )
 }
 

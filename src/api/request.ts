@@ -68,7 +68,8 @@ export class Query {
     const v = this.string(name)
     if (v === undefined) return undefined
     const b = boolWords.get(v)
-    if (b === undefined) throw invalidRequest(`invalid ${name} ${JSON.stringify(v)}: must be a boolean (true/false/1/0)`)
+    if (b === undefined)
+      throw invalidRequest(`invalid ${name} ${JSON.stringify(v)}: must be a boolean (true/false/1/0)`)
     return b
   }
 
@@ -102,7 +103,8 @@ export async function readJsonBody(ctx: Context): Promise<unknown> {
     text = await getRawBody(ctx.req, { limit: MAX_BODY_BYTES, length: length || undefined, encoding: 'utf8' })
   } catch (err) {
     const e = err as { type?: string; status?: number; message?: string }
-    if (e.type === 'entity.too.large' || e.status === 413) throw apiServerError(413, 'Request Entity Too Large')
+    if (e.type === 'entity.too.large' || e.status === 413)
+      throw apiServerError(413, 'Request Entity Too Large')
     throw invalidRequest(`failed to read request body: ${e.message ?? String(err)}`)
   }
   if (text.trim() === '') return undefined
@@ -135,5 +137,7 @@ export function stringField(body: unknown, name: string): string | undefined {
 export function requireObjectBody(body: unknown): void {
   if (body === undefined || body === null) return
   if (typeof body !== 'object' || Array.isArray(body))
-    throw invalidRequest(`invalid JSON body: expected an object, got ${Array.isArray(body) ? 'an array' : typeof body}`)
+    throw invalidRequest(
+      `invalid JSON body: expected an object, got ${Array.isArray(body) ? 'an array' : typeof body}`,
+    )
 }

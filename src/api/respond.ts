@@ -32,7 +32,12 @@ export function encodeJson(value: unknown, opts: { pretty?: boolean; escapeHtml?
 
 export const wantsPretty = (ctx: Context) => new URLSearchParams(ctx.querystring).has('pretty')
 
-export function sendJson(ctx: Context, status: number, value: unknown, opts: { escapeHtml?: boolean } = {}): void {
+export function sendJson(
+  ctx: Context,
+  status: number,
+  value: unknown,
+  opts: { escapeHtml?: boolean } = {},
+): void {
   ctx.status = status
   ctx.set('Content-Type', JSON_CONTENT_TYPE)
   ctx.body = encodeJson(value, { pretty: wantsPretty(ctx), escapeHtml: opts.escapeHtml })

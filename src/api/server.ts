@@ -62,7 +62,12 @@ function safeDecode(segment: string): string {
 }
 
 /** Answers an upgrade request with a plain HTTP response and closes the socket. */
-function rejectUpgrade(socket: Duplex, status: number, body: unknown, extraHeaders: Record<string, string>): void {
+function rejectUpgrade(
+  socket: Duplex,
+  status: number,
+  body: unknown,
+  extraHeaders: Record<string, string>,
+): void {
   if (!socket.writable) {
     socket.destroy()
     return
@@ -126,7 +131,8 @@ export class ApiServer {
         const { body, internal } = renderError(err, incomingId)
         if (internal) log.error({ err, method: ctx.method, url: ctx.url }, 'unhandled error in API handler')
         else log.debug({ err: body, method: ctx.method, url: ctx.url }, 'API error')
-        const status = Number.isInteger(body.Status) && body.Status >= 400 && body.Status <= 599 ? body.Status : 500
+        const status =
+          Number.isInteger(body.Status) && body.Status >= 400 && body.Status <= 599 ? body.Status : 500
         body.Status = status
         if (ctx.method === 'HEAD') {
           ctx.body = null
@@ -135,7 +141,10 @@ export class ApiServer {
           sendJson(ctx, status, body)
         }
       }
-      log.debug({ method: ctx.method, url: ctx.url, status: ctx.status, ms: performance.now() - started }, 'request')
+      log.debug(
+        { method: ctx.method, url: ctx.url, status: ctx.status, ms: performance.now() - started },
+        'request',
+      )
     })
 
     // CORS preflight: any origin, as Bacalhau's AllowOrigins ["*"].
@@ -164,6 +173,8 @@ export class ApiServer {
       let timer: NodeJS.Timeout | undefined
       const timedOut = new Promise<true>((resolve) => {
         timer = setTimeout(() => resolve(true), handlerTimeoutMs)
+        // A handler that never settles must not keep the process alive after stop().
+        timer.unref()
       })
       try {
         if ((await Promise.race([work.then(() => false), timedOut])) === true) {
@@ -205,13 +216,16 @@ export class ApiServer {
     this.upgrading.add(socket)
     socket.once('close', () => this.upgrading.delete(socket))
     const requestId = requestIdOf(req.headers['x-request-id'])
-    const reject = (status: number, body: unknown) => rejectUpgrade(socket, status, body, this.upgradeHeaders(req))
+    const reject = (status: number, body: unknown) =>
+      rejectUpgrade(socket, status, body, this.upgradeHeaders(req))
     try {
       const url = new URL(req.url ?? '/', 'http://localhost')
       const m = logsPathPattern.exec(url.pathname)
       if (!m || !this.logs) return reject(404, renderError(routeNotFound(), requestId).body)
       const versionHeader = req.headers['x-bacalhau-git-version']
-      const rejection = checkClientVersion(Array.isArray(versionHeader) ? versionHeader.join(', ') : versionHeader)
+      const rejection = checkClientVersion(
+        Array.isArray(versionHeader) ? versionHeader.join(', ') : versionHeader,
+      )
       if (rejection) return reject(rejection.status, rejection.body)
       const q = new Query(url.search.slice(1))
       const query = {

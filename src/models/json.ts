@@ -7,7 +7,8 @@ const bigNumberOrString = /"(?:[^"\\]|\\.)*"|-?\d{16,}(?![.\deE])/g
 /** Parses JSON; integers with 16+ digits that do not fit a double exactly become bigint. */
 export function parseJson(text: string): unknown {
   if (!/\d{16,}/.test(text)) return JSON.parse(text)
-  const marked = text.replace(bigNumberOrString, (tok) => (tok[0] === '"' ? tok : `"${BIGINT_MARK}${tok}"`))
+  // The marker goes into JSON text, so its NUL must be written as an escape.
+  const marked = text.replace(bigNumberOrString, (tok) => (tok[0] === '"' ? tok : `"\\u0000bigint:${tok}"`))
   return JSON.parse(marked, (_key, value) => {
     if (typeof value === 'string' && value.startsWith(BIGINT_MARK)) {
       const big = BigInt(value.slice(BIGINT_MARK.length))
@@ -17,7 +18,8 @@ export function parseJson(text: string): unknown {
   })
 }
 
-const bigintToken = /"\u0000bigint:(-?\d+)"/g
+// JSON.stringify writes the marker's NUL as the six characters \u0000.
+const bigintToken = /"\\u0000bigint:(-?\d+)"/g
 
 /** Serialises JSON, writing bigint values as plain numbers. */
 export function stringifyJson(value: unknown, indent?: number): string {

@@ -154,7 +154,10 @@ interface Harness {
   orch: RecordingOrchestrator
 }
 
-async function startHarness(extra: Partial<ApiServerOptions> = {}, withOrchestrator = true): Promise<Harness> {
+async function startHarness(
+  extra: Partial<ApiServerOptions> = {},
+  withOrchestrator = true,
+): Promise<Harness> {
   const orch = new RecordingOrchestrator()
   const server = new ApiServer({
     host: '127.0.0.1',
@@ -183,7 +186,9 @@ function rawRequest(
     const req = http.request(url, { method: opts.method, headers: opts.headers }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString() }))
+      res.on('end', () =>
+        resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString() }),
+      )
     })
     req.on('error', reject)
     req.end(opts.body)
@@ -208,7 +213,10 @@ function collectWs(url: string, headers?: Record<string, string>): Promise<WsRes
   })
 }
 
-function wsUpgradeStatus(url: string, headers?: Record<string, string>): Promise<{ status: number; body: string }> {
+function wsUpgradeStatus(
+  url: string,
+  headers?: Record<string, string>,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { headers })
     ws.on('unexpected-response', (_req, res) => {
@@ -239,7 +247,10 @@ describe('ApiServer', () => {
       assert.equal(res.headers.get('content-type'), 'application/json; charset=utf-8')
       assert.equal(res.headers.get('x-bacalhau-git-version'), buildVersionInfo().GitVersion)
       assert.ok(res.headers.get('x-bacalhau-git-commit'))
-      assert.match(res.headers.get('x-bacalhau-build-date')!, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \+0000 UTC$/)
+      assert.match(
+        res.headers.get('x-bacalhau-build-date')!,
+        /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \+0000 UTC$/,
+      )
       assert.ok(res.headers.get('x-bacalhau-build-os'))
       assert.ok(res.headers.get('x-bacalhau-arch'))
       assert.equal(res.headers.get('access-control-allow-origin'), '*')
@@ -259,7 +270,10 @@ describe('ApiServer', () => {
       assert.deepEqual((await getJson(`${h.base}/api/v1/agent/version`)).body, buildVersionInfo())
       assert.equal((await getJson(`${h.base}/api/v1/agent/node`)).body.NodeID, 'n-self')
       assert.deepEqual((await getJson(`${h.base}/api/v1/agent/debug`)).body, {})
-      assert.deepEqual((await getJson(`${h.base}/api/v1/agent/authconfig`)).body, { Version: '1.0.0', Config: {} })
+      assert.deepEqual((await getJson(`${h.base}/api/v1/agent/authconfig`)).body, {
+        Version: '1.0.0',
+        Config: {},
+      })
     })
 
     it('masks secrets in the config under a lower-case "config" key', async () => {
@@ -429,7 +443,9 @@ describe('ApiServer', () => {
         assert.equal((await fetch(`${compute.base}/api/v1/orchestrator/jobs`)).status, 404)
         assert.equal((await fetch(`${compute.base}/api/v1/requester/list`)).status, 404)
         assert.equal((await fetch(`${compute.base}/api/v1/agent/alive`)).status, 200)
-        const up = await wsUpgradeStatus(`${compute.base.replace('http', 'ws')}/api/v1/orchestrator/jobs/j-1/logs`)
+        const up = await wsUpgradeStatus(
+          `${compute.base.replace('http', 'ws')}/api/v1/orchestrator/jobs/j-1/logs`,
+        )
         assert.equal(up.status, 404)
       } finally {
         await compute.server.stop()
@@ -439,7 +455,10 @@ describe('ApiServer', () => {
 
   describe('job submission', () => {
     const submitUrl = () => `${h.base}/api/v1/orchestrator/jobs`
-    const jobBody = { Job: { Name: 'hello', Type: 'batch', Count: 1, Tasks: [{ Name: 'main' }] }, Force: true }
+    const jobBody = {
+      Job: { Name: 'hello', Type: 'batch', Count: 1, Tasks: [{ Name: 'main' }] },
+      Force: true,
+    }
 
     it('accepts PUT and POST and passes Force and client IDs through', async () => {
       for (const method of ['PUT', 'POST']) {
@@ -465,7 +484,11 @@ describe('ApiServer', () => {
     it('decodes keys case-insensitively and ignores unknown ones', async () => {
       const res = await fetch(submitUrl(), {
         method: 'PUT',
-        body: JSON.stringify({ job: { name: 'lower', type: 'batch' }, Credential: null, IdempotencyToken: '' }),
+        body: JSON.stringify({
+          job: { name: 'lower', type: 'batch' },
+          Credential: null,
+          IdempotencyToken: '',
+        }),
       })
       assert.equal(res.status, 200)
       const [req] = h.orch.last('submitJob') as [SubmitJobRequest]
@@ -499,6 +522,17 @@ describe('ApiServer', () => {
       assert.equal(arr.res.status, 400)
     })
 
+    it('keeps 16+ digit integers in request bodies exact', async () => {
+      const res = await fetch(submitUrl(), {
+        method: 'PUT',
+        body: '{"Job":{"Name":"again","CreateTime":1700000000123456789,"ModifyTime":"1700000000123456790"}}',
+      })
+      assert.equal(res.status, 200)
+      const [req] = h.orch.last('submitJob') as [SubmitJobRequest]
+      assert.equal(req.job?.CreateTime, 1700000000123456789n)
+      assert.equal(req.job?.ModifyTime, 1700000000123456790n)
+    })
+
     it('maps orchestrator failures during submit', async () => {
       h.orch.fail = new BacalhauError('no changes detected for new job spec', {
         hint: 'Use the --force flag to override this warning',
@@ -512,7 +546,11 @@ describe('ApiServer', () => {
 
     it('answers 413 for bodies over 10 MB', async () => {
       const big = Buffer.alloc(10 * 1024 * 1024 + 10, 0x20)
-      const r = await rawRequest(submitUrl(), { method: 'PUT', body: big, headers: { 'Content-Type': 'application/json' } })
+      const r = await rawRequest(submitUrl(), {
+        method: 'PUT',
+        body: big,
+        headers: { 'Content-Type': 'application/json' },
+      })
       assert.equal(r.status, 413)
       const body = JSON.parse(r.body)
       assert.equal(body.Status, 413)
@@ -553,7 +591,13 @@ describe('ApiServer', () => {
     })
 
     it('rejects malformed limit, reverse and labels with 400', async () => {
-      for (const qs of ['limit=abc', 'limit=-1', 'limit=4294967296', 'reverse=yes', 'labels=' + encodeURIComponent('a in (b')]) {
+      for (const qs of [
+        'limit=abc',
+        'limit=-1',
+        'limit=4294967296',
+        'reverse=yes',
+        'labels=' + encodeURIComponent('a in (b'),
+      ]) {
         const { res, body } = await getJson(`${h.base}/api/v1/orchestrator/jobs?${qs}`)
         assert.equal(res.status, 400, qs)
         assert.equal(body.Code, 'InternalError')
@@ -624,7 +668,9 @@ describe('ApiServer', () => {
       assert.deepEqual(h.orch.last('getJob'), ['by-name', 'team'])
       assert.deepEqual(Object.keys(plain.body), ['Job'])
 
-      const full = await getJson(`${h.base}/api/v1/orchestrator/jobs/by-name?include=history,executions,bogus`)
+      const full = await getJson(
+        `${h.base}/api/v1/orchestrator/jobs/by-name?include=history,executions,bogus`,
+      )
       assert.deepEqual(Object.keys(full.body).sort(), ['Executions', 'History', 'Job'])
       assert.deepEqual(full.body.History, { NextToken: '', Items: [] })
       assert.deepEqual(full.body.Executions, { NextToken: '', Items: [] })
@@ -701,7 +747,10 @@ describe('ApiServer', () => {
       const { frames, closeCode } = await collectWs(
         wsUrl('/api/v1/orchestrator/jobs/j-1/logs?execution_id=e-1&tail=true&follow=0&namespace=ns'),
       )
-      assert.deepEqual(frames, [{ value: { Type: 1, Line: 'hello\n' } }, { value: { Type: 2, Line: 'warn <x>\n' } }])
+      assert.deepEqual(frames, [
+        { value: { Type: 1, Line: 'hello\n' } },
+        { value: { Type: 2, Line: 'warn <x>\n' } },
+      ])
       assert.equal(closeCode, 1000)
       const [id, q] = h.orch.last('streamLogs') as [string, any]
       assert.equal(id, 'j-1')
@@ -806,12 +855,11 @@ describe('ApiServer lifecycle', () => {
       yield { Type: 1, Line: 'x\n' }
       await new Promise<void>((r) => signal.addEventListener('abort', () => r()))
     }
-    let streamSignal: AbortSignal | undefined
     const ws = new WebSocket(`${h.base.replace(/^http/, 'ws')}/api/v1/orchestrator/jobs/j-1/logs?follow=true`)
     const closed = new Promise<void>((r) => ws.on('close', () => r()))
     ws.on('error', () => {})
     await new Promise<void>((r) => ws.once('message', () => r()))
-    streamSignal = h.orch.last('streamLogs')[2] as AbortSignal
+    const streamSignal = h.orch.last('streamLogs')[2] as AbortSignal
     h.orch.submitResult = new Promise(() => {})
     const pending = fetch(`${h.base}/api/v1/orchestrator/jobs`, { method: 'PUT', body: '{"Job":{}}' }).catch(
       (e: Error) => e,
@@ -821,7 +869,7 @@ describe('ApiServer lifecycle', () => {
     await h.server.stop()
     assert.ok(Date.now() - t0 < 2000, `stop took ${Date.now() - t0} ms`)
     await closed
-    assert.equal(streamSignal?.aborted, true)
+    assert.equal(streamSignal.aborted, true)
     assert.ok((await pending) instanceof Error)
   })
 

@@ -87,7 +87,9 @@ export function registerOrchestratorRoutes(router: Router, orch: OrchestratorApi
     const q = queryOf(ctx)
     const eventType = q.string('event_type')?.toLowerCase()
     if (eventType !== undefined && !eventTypes.has(eventType))
-      throw invalidRequest(`invalid event_type ${JSON.stringify(eventType)}: must be one of all, job, execution`)
+      throw invalidRequest(
+        `invalid event_type ${JSON.stringify(eventType)}: must be one of all, job, execution`,
+      )
     const page = orch.jobHistory(ctx.params.id, {
       namespace: q.string('namespace'),
       limit: q.uint32('limit'),

@@ -158,7 +158,7 @@ export class HostFs {
 }
 
 /** Catches host and resolution errors and turns them into a wasi errno. */
-function guard<T>(fallback: (errno: number) => T, fn: () => T): T {
+function guard<T>(fallback: (errno: number) => NoInfer<T>, fn: () => NoInfer<T>): T {
   try {
     return fn()
   } catch (err) {

@@ -11,6 +11,7 @@ import { VirtualFs, buildMounts } from './mounts.js'
 import { parseWasmParams } from './params.js'
 import { CTRL, CTRL_SLOTS, MAX_OPEN_FILES, type StartMessage, type WorkerMessage } from './protocol.js'
 import { RingReader, createRing } from './ring.js'
+import { Wasm } from './wasm-api.js'
 
 const WORKER_URL = new URL('./worker.js', import.meta.url)
 
@@ -29,12 +30,33 @@ export function formatDuration(ms: number): string {
   return `${trim(s)}s`
 }
 
+export interface WasmExecutorOptions {
+  /**
+   * Keep one booted worker in reserve (default true). Booting a worker thread and
+   * loading the WASI shim costs about 20 ms, which would otherwise be paid by every job.
+   */
+  prewarm?: boolean
+}
+
+function spawnWorker(): Worker {
+  // stdout/stderr: true keeps anything the worker itself might print off the node's
+  // own stdout (which may carry CLI or JSON output); the module's output uses the rings.
+  return new Worker(WORKER_URL, { resourceLimits: WORKER_LIMITS, stdout: true, stderr: true })
+}
+
 export class WasmExecutor implements Executor {
   readonly name = 'wasm'
   private readonly log = logger().child({ component: 'executor', engine: 'wasm' })
+  private readonly prewarm: boolean
+  private spare: Worker | undefined
+  private closed = false
+
+  constructor(opts: WasmExecutorOptions = {}) {
+    this.prewarm = opts.prewarm ?? true
+  }
 
   async isInstalled(): Promise<boolean> {
-    return typeof WebAssembly === 'object'
+    return typeof Wasm === 'object'
   }
 
   validate(engine: SpecConfig): string | undefined {
@@ -44,6 +66,33 @@ export class WasmExecutor implements Executor {
     } catch (err) {
       return (err as Error).message
     }
+  }
+
+  /** Terminates the reserve worker. Running executions are not affected. */
+  async close(): Promise<void> {
+    this.closed = true
+    const w = this.spare
+    this.spare = undefined
+    if (w) await w.terminate().catch(() => undefined)
+  }
+
+  /** A fresh worker for one execution (the reserve if any), and a new reserve booting. */
+  private takeWorker(): Worker {
+    const w = this.spare ?? spawnWorker()
+    this.spare = undefined
+    w.ref()
+    if (this.prewarm && !this.closed) {
+      const next = spawnWorker()
+      // An idle reserve must not keep the process alive.
+      next.unref()
+      const drop = (): void => {
+        if (this.spare === next) this.spare = undefined
+      }
+      next.once('error', drop)
+      next.once('exit', drop)
+      this.spare = next
+    }
+    return w
   }
 
   run(req: RunRequest, signal: AbortSignal): Promise<RunResult> {
@@ -72,8 +121,8 @@ export class WasmExecutor implements Executor {
     }
     const readers = [new RingReader(stdoutRing, safe('stdout')), new RingReader(stderrRing, safe('stderr'))]
 
-    // Started before the modules are compiled so the worker's boot overlaps the compile.
-    const worker = new Worker(WORKER_URL, { resourceLimits: WORKER_LIMITS, stdout: true, stderr: true })
+    // Taken before the modules are compiled so a cold worker's boot overlaps the compile.
+    const worker = this.takeWorker()
     for (const r of readers) r.follow()
 
     return new Promise<RunResult>((resolve) => {
@@ -81,21 +130,27 @@ export class WasmExecutor implements Executor {
       let started = false
       let timer: NodeJS.Timeout | undefined
 
-      const finish = (result: RunResult): void => {
+      const finish = (result: RunResult, workerDone = false): void => {
         if (settled) return
         settled = true
         if (timer) clearTimeout(timer)
         signal.removeEventListener('abort', onAbort)
-        worker
-          .terminate()
-          .catch(() => undefined)
-          .then(() => {
-            // The worker is gone: collect its last output and close the host files it held.
-            for (const r of readers) r.close()
-            closeLeftoverFds(new Int32Array(ctrl))
-            if (result.error) log.debug({ result }, 'wasm execution failed')
-            resolve(result)
-          })
+        worker.removeAllListeners('message')
+        const terminated = worker.terminate().catch(() => undefined)
+        if (result.error) log.debug({ result }, 'wasm execution failed')
+        if (workerDone) {
+          // The worker reported its end: its output is all in the rings and it has
+          // closed its files, so there is nothing to wait for.
+          for (const r of readers) r.close()
+          resolve(result)
+          return
+        }
+        void terminated.then(() => {
+          // The worker is gone: collect its last output and close the host files it held.
+          for (const r of readers) r.close()
+          closeLeftoverFds(new Int32Array(ctrl))
+          resolve(result)
+        })
       }
       const onAbort = (): void => finish({ exitCode: -1, error: 'execution cancelled' })
       signal.addEventListener('abort', onAbort, { once: true })
@@ -109,16 +164,18 @@ export class WasmExecutor implements Executor {
 
       worker.on('message', (msg: WorkerMessage) => {
         if (msg.type === 'started') started = true
-        else if (msg.type === 'done') finish(msg.error ? { exitCode: msg.exitCode, error: msg.error } : { exitCode: msg.exitCode })
+        else if (msg.type === 'done') {
+          finish(msg.error ? { exitCode: msg.exitCode, error: msg.error } : { exitCode: msg.exitCode }, true)
+        }
       })
-      worker.on('error', (err) => {
+      worker.once('error', (err) => {
         const oom = (err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY'
         finish({
           exitCode: started ? 1 : -1,
           error: oom ? 'wasm worker ran out of JS heap memory' : `wasm worker failed: ${err.message}`,
         })
       })
-      worker.on('exit', (code) => {
+      worker.once('exit', (code) => {
         finish({ exitCode: started ? 1 : -1, error: `wasm worker exited unexpectedly (code ${code})` })
       })
 
@@ -127,7 +184,7 @@ export class WasmExecutor implements Executor {
         .then((modules) => {
           if (settled) return
           const entry = modules.find((m) => m.name === params.entryModule)!
-          const exported = WebAssembly.Module.exports(entry.module)
+          const exported = Wasm.Module.exports(entry.module)
           if (!exported.some((e) => e.name === params.entrypoint && e.kind === 'function')) {
             finish({ exitCode: -1, error: `unable to find the entrypoint '${params.entrypoint}' in the WASM module` })
             return

@@ -5,6 +5,7 @@ import v8 from 'node:v8'
 import { applyMemoryCap } from './memory-limit.js'
 import { FsError, VirtualFs, splitVPath } from './mounts.js'
 import { WASI_MODULE, type ModuleSpec } from './protocol.js'
+import { Wasm, type WasmModule } from './wasm-api.js'
 
 /** A job error with a message meant for the user (becomes RunResult.error). */
 export class ModuleLoadError extends Error {}
@@ -30,12 +31,12 @@ export function useOptimisingCompiler(): void {
  * WebAssembly.Module to a worker shares its machine code, so a repeated job skips
  * compilation entirely.
  */
-const compiled = new Map<string, { module: WebAssembly.Module; bytes: number }>()
+const compiled = new Map<string, { module: WasmModule; bytes: number }>()
 const CACHE_MAX_ENTRIES = 32
 const CACHE_MAX_BYTES = 256 << 20
 let cachedBytes = 0
 
-async function compile(bytes: Uint8Array, what: string): Promise<WebAssembly.Module> {
+async function compile(bytes: Uint8Array, what: string): Promise<WasmModule> {
   const key = createHash('sha256').update(bytes).digest('hex')
   const hit = compiled.get(key)
   if (hit) {
@@ -44,9 +45,9 @@ async function compile(bytes: Uint8Array, what: string): Promise<WebAssembly.Mod
     return hit.module
   }
   useOptimisingCompiler()
-  let module: WebAssembly.Module
+  let module: WasmModule
   try {
-    module = await WebAssembly.compile(bytes)
+    module = await Wasm.compile(bytes)
   } catch (err) {
     throw new ModuleLoadError(`invalid WASM module ${what}: ${(err as Error).message}`)
   }
@@ -141,7 +142,7 @@ export async function loadModules(vfs: VirtualFs, mountPaths: readonly string[],
       }
     }
     const module = await compile(bytes, `'${name}'`)
-    const namespaces = new Set(WebAssembly.Module.imports(module).map((i) => i.module))
+    const namespaces = new Set(Wasm.Module.imports(module).map((i) => i.module))
     for (const ns of namespaces) {
       if (ns === WASI_MODULE || done.has(ns)) continue
       try {

@@ -74,7 +74,7 @@ const hostErrno: Record<string, number> = {
 export function errnoOf(err: unknown): number {
   if (err instanceof FsError) return err.errno
   const code = (err as NodeJS.ErrnoException | undefined)?.code
-  return (code && hostErrno[code]) ?? E.IO
+  return code ? (hostErrno[code] ?? E.IO) : E.IO
 }
 
 /** Splits an absolute virtual path into components; `..` may not climb above "/". */

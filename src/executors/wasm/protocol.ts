@@ -1,5 +1,6 @@
 // Messages and shared-memory layout between WasmExecutor (parent) and its worker.
 import type { Mount } from './mounts.js'
+import type { WasmModule } from './wasm-api.js'
 
 export const WASI_MODULE = 'wasi_snapshot_preview1'
 
@@ -18,7 +19,7 @@ export const CTRL_SLOTS = CTRL.FDS_START + MAX_OPEN_FILES
 export interface ModuleSpec {
   /** Registration name (the path string it was requested under). */
   name: string
-  module: WebAssembly.Module
+  module: WasmModule
 }
 
 export interface StartMessage {

@@ -6,6 +6,7 @@ import { DirFd, EmptyInputFd, FileFd, HostFdTable, HostFs, OutputFd } from './ho
 import { E, errnoOf } from './mounts.js'
 import { CTRL, WASI_MODULE, type StartMessage, type WorkerMessage } from './protocol.js'
 import { RingWriter } from './ring.js'
+import { Wasm, type WasmImports, type WasmInstance } from './wasm-api.js'
 
 const port = parentPort
 if (!port) throw new Error('wasm worker must run in a worker thread')
@@ -13,8 +14,6 @@ if (!port) throw new Error('wasm worker must run in a worker thread')
 const send = (msg: WorkerMessage): void => port.postMessage(msg)
 const utf8 = new TextEncoder()
 const utf8d = new TextDecoder()
-
-type Imports = Record<string, (...args: never[]) => unknown>
 
 /**
  * Replaces the shim's versions of a few calls. Reads and writes on host files go
@@ -147,7 +146,7 @@ function patchWasi(w: WASI, args: string[], ctrl: Int32Array): void {
 }
 
 function describe(err: unknown): string {
-  if (err instanceof WebAssembly.RuntimeError) return `wasm trap: ${err.message}`
+  if (err instanceof Wasm.RuntimeError) return `wasm trap: ${err.message}`
   if (err instanceof RangeError && /call stack/i.test(err.message)) return 'wasm trap: call stack exhausted'
   if (err instanceof Error) return err.message
   return String(err)
@@ -171,28 +170,28 @@ function run(msg: StartMessage): WorkerMessage {
     new DirFd(hfs, [], '/'),
   ]
 
-  const instances = new Map<string, WebAssembly.Instance>()
-  let entry: WebAssembly.Instance | undefined
+  const instances = new Map<string, WasmInstance>()
+  let entry: WasmInstance | undefined
   try {
     for (const spec of msg.modules) {
-      const imports: Record<string, WebAssembly.ModuleImports> = {}
+      const imports: WasmImports = {}
       let wasi: WASI | undefined
-      for (const { module: ns } of WebAssembly.Module.imports(spec.module)) {
+      for (const { module: ns } of Wasm.Module.imports(spec.module)) {
         if (imports[ns]) continue
         if (ns === WASI_MODULE) {
           // One WASI per module (each has its own memory), all sharing one fd table.
           wasi = new WASI(msg.args, msg.env, fds)
           patchWasi(wasi, msg.args, ctrl)
-          imports[ns] = wasi.wasiImport as Imports as WebAssembly.ModuleImports
+          imports[ns] = wasi.wasiImport
           continue
         }
         const dep = instances.get(ns)
         if (!dep) throw new Error(`WASM module '${spec.name}' imports '${ns}', which was not loaded`)
-        imports[ns] = dep.exports as WebAssembly.ModuleImports
+        imports[ns] = dep.exports as Record<string, unknown>
       }
-      const inst = new WebAssembly.Instance(spec.module, imports)
+      const inst = new Wasm.Instance(spec.module, imports)
       if (wasi) {
-        if (!(inst.exports.memory instanceof WebAssembly.Memory)) {
+        if (!(inst.exports.memory instanceof Wasm.Memory)) {
           throw new Error(`WASM module '${spec.name}' imports WASI but does not export its memory`)
         }
         wasi.inst = inst as unknown as WASI['inst']
