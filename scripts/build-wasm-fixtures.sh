@@ -28,7 +28,7 @@ build() {
   echo "built $(basename "$target") ($(stat -c %s "$target") bytes)"
 }
 
-for prog in hello args exitcode cat wordcount writeout spin cpu memhog stderr ticker listdir usemath entry; do
+for prog in hello args exitcode cat wordcount writeout spin cpu memhog stderr ticker listdir usemath entry fsops; do
   build "$prog"
 done
 # A library module: no _start, no libc, only the export the importer needs.

@@ -185,7 +185,7 @@ function connectionError(baseUrl: string, e: unknown, timeoutMs: number): ApiCon
           ? 'connection reset by the server'
           : code === 'ETIMEDOUT' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH'
             ? 'host unreachable'
-            : (((err?.cause as Error | undefined)?.message ?? err?.message) || 'request failed')
+            : ((err?.cause as Error | undefined)?.message ?? err?.message) || 'request failed'
   return new ApiConnectionError(`cannot reach the Bacalhau API at ${baseUrl}: ${why}`, baseUrl)
 }
 
@@ -206,7 +206,8 @@ export function apiErrorFromBody(status: number, statusText: string, text: strin
         code: typeof b.Code === 'string' ? b.Code : undefined,
         component: typeof b.Component === 'string' ? b.Component : undefined,
         hint: typeof b.Hint === 'string' ? b.Hint : undefined,
-        details: b.Details && typeof b.Details === 'object' ? (b.Details as Record<string, string>) : undefined,
+        details:
+          b.Details && typeof b.Details === 'object' ? (b.Details as Record<string, string>) : undefined,
         requestId: typeof b.RequestID === 'string' ? b.RequestID : undefined,
       })
   }
@@ -223,7 +224,8 @@ function authHeaders(env: NodeJS.ProcessEnv): Record<string, string> {
     throw new Error('BACALHAU_API_KEY cannot be combined with BACALHAU_API_USERNAME/BACALHAU_API_PASSWORD')
   if (key) return { Authorization: `Bearer ${key}` }
   if (user || pass) {
-    if (!user || !pass) throw new Error('BACALHAU_API_USERNAME and BACALHAU_API_PASSWORD must be set together')
+    if (!user || !pass)
+      throw new Error('BACALHAU_API_USERNAME and BACALHAU_API_PASSWORD must be set together')
     return { Authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` }
   }
   return {}
@@ -413,7 +415,8 @@ export class ApiClient {
         ws.close()
         return
       }
-      const v = frame.value ?? (frame.Line !== undefined ? { Type: frame.Type ?? 1, Line: frame.Line } : undefined)
+      const v =
+        frame.value ?? (frame.Line !== undefined ? { Type: frame.Type ?? 1, Line: frame.Line } : undefined)
       if (v) queue.push({ Type: v.Type, Line: v.Line ?? '' })
       notify()
     })
@@ -424,7 +427,9 @@ export class ApiClient {
       res.setEncoding('utf8')
       res.on('data', (c: string) => (text += c))
       res.on('end', () => finish(apiErrorFromBody(res.statusCode ?? 0, res.statusMessage ?? '', text)))
-      res.on('error', () => finish(new ApiError(`log stream refused: HTTP ${res.statusCode}`, { status: res.statusCode ?? 0 })))
+      res.on('error', () =>
+        finish(new ApiError(`log stream refused: HTTP ${res.statusCode}`, { status: res.statusCode ?? 0 })),
+      )
     })
     const onAbort = () => finish()
     signal?.addEventListener('abort', onAbort, { once: true })
@@ -461,7 +466,11 @@ export class ApiClient {
   getNode(id: string): Promise<{ Node: NodeState }> {
     return this.request('GET', `/api/v1/orchestrator/nodes/${encodeURIComponent(id)}`)
   }
-  nodeAction(id: string, action: 'approve' | 'reject' | 'delete', message = ''): Promise<{ Success: boolean; Error?: string }> {
+  nodeAction(
+    id: string,
+    action: 'approve' | 'reject' | 'delete',
+    message = '',
+  ): Promise<{ Success: boolean; Error?: string }> {
     return this.request('PUT', `/api/v1/orchestrator/nodes/${encodeURIComponent(id)}`, {
       body: { NodeID: id, Action: action, Message: message },
     })

@@ -35,11 +35,13 @@ export function registerAgent(program: Command): void {
     },
   )
 
-  addDocumentFlags(agent.command('config').description('Effective configuration of the node (secrets masked)'), 'yaml', true).action(
-    async (o: DocFlags, cmd: Command) => {
-      const ctx = new CliContext(cmd)
-      const resp = await ctx.client().agentConfig()
-      ctx.out(formatObject(resp?.config ?? resp, o.output ?? 'yaml', o.pretty))
-    },
-  )
+  addDocumentFlags(
+    agent.command('config').description('Effective configuration of the node (secrets masked)'),
+    'yaml',
+    true,
+  ).action(async (o: DocFlags, cmd: Command) => {
+    const ctx = new CliContext(cmd)
+    const resp = await ctx.client().agentConfig()
+    ctx.out(formatObject(resp?.config ?? resp, o.output ?? 'yaml', o.pretty))
+  })
 }

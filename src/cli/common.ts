@@ -15,7 +15,11 @@ export interface OutputFlagValues {
 }
 
 /** --output/--pretty/--hide-header/--no-style/--wide for table commands. */
-export function addOutputFlags(cmd: Command, formats: readonly string[] = listFormats, def = 'table'): Command {
+export function addOutputFlags(
+  cmd: Command,
+  formats: readonly string[] = listFormats,
+  def = 'table',
+): Command {
   return cmd
     .addOption(new Option('--output <format>', 'output format').choices([...formats]).default(def))
     .option('--pretty', 'indent JSON output')
@@ -71,7 +75,9 @@ export async function resolveExecutionId(
   const matches = (execs.Items ?? []).filter((e) => e.ID.startsWith(execId))
   if (matches.length === 1) return matches[0].ID
   if (matches.length > 1)
-    throw new CliError(`execution ID prefix "${execId}" is ambiguous`, { hint: 'use a longer execution ID prefix' })
+    throw new CliError(`execution ID prefix "${execId}" is ambiguous`, {
+      hint: 'use a longer execution ID prefix',
+    })
   throw new CliError(`execution not found: ${execId}`)
 }
 

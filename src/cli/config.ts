@@ -66,7 +66,10 @@ export function registerConfig(program: Command): void {
         // The target file need not exist yet, so load the rest of the config without it.
         const ctx = new CliContext(cmd)
         const loaded = ctx.loaded
-        target = loaded.configFiles.length === 1 ? loaded.configFiles[0] : path.join(loaded.config.DataDir, 'config.yaml')
+        target =
+          loaded.configFiles.length === 1
+            ? loaded.configFiles[0]
+            : path.join(loaded.config.DataDir, 'config.yaml')
       }
       try {
         setConfigValue(target, key, value)

@@ -46,9 +46,12 @@ async function fetchTo(url: string, dest: string, signal: AbortSignal): Promise<
   try {
     res = await fetch(url, { signal })
   } catch (e) {
-    if (signal.aborted) throw new CliError(`download of ${url} timed out`, { hint: 'raise --download-timeout-secs' })
+    if (signal.aborted)
+      throw new CliError(`download of ${url} timed out`, { hint: 'raise --download-timeout-secs' })
     const cause = (e as { cause?: { code?: string; message?: string } }).cause
-    throw new CliError(`cannot download ${url}: ${cause?.code === 'ECONNREFUSED' ? 'connection refused' : (cause?.message ?? (e as Error).message)}`)
+    throw new CliError(
+      `cannot download ${url}: ${cause?.code === 'ECONNREFUSED' ? 'connection refused' : (cause?.message ?? (e as Error).message)}`,
+    )
   }
   if (!res.ok) {
     const body = (await res.text().catch(() => '')).slice(0, 1024 * 1024).trim()
@@ -58,7 +61,8 @@ async function fetchTo(url: string, dest: string, signal: AbortSignal): Promise<
   try {
     await pipeline(Readable.fromWeb(res.body as unknown as WebReadableStream), fs.createWriteStream(dest))
   } catch (e) {
-    if (signal.aborted) throw new CliError(`download of ${url} timed out`, { hint: 'raise --download-timeout-secs' })
+    if (signal.aborted)
+      throw new CliError(`download of ${url} timed out`, { hint: 'raise --download-timeout-secs' })
     throw new CliError(`cannot download ${url}: ${(e as Error).message}`)
   }
 }
@@ -72,7 +76,9 @@ const APPENDABLE = new Set(['stdout', 'stderr', 'exitCode'])
 export async function mergeResults(sources: string[], outDir: string): Promise<void> {
   const several = sources.length > 1
   const clash = (p: string) =>
-    new CliError(`cannot merge results as output already exists: ${p}. Try --raw to download raw results instead of merging them`)
+    new CliError(
+      `cannot merge results as output already exists: ${p}. Try --raw to download raw results instead of merging them`,
+    )
   const mergeDir = async (src: string, dst: string, topLevel: boolean) => {
     await fs.promises.mkdir(dst, { recursive: true })
     for (const entry of await fs.promises.readdir(src, { withFileTypes: true })) {
@@ -101,7 +107,12 @@ export async function mergeResults(sources: string[], outDir: string): Promise<v
 const archivePattern = /\.(tar\.gz|tgz)$/i
 
 /** Downloads, extracts and merges a job's results; prints Bacalhau's messages. */
-export async function getJobResults(ctx: CliContext, client: ApiClient, arg: string, o: JobGetOptions): Promise<void> {
+export async function getJobResults(
+  ctx: CliContext,
+  client: ApiClient,
+  arg: string,
+  o: JobGetOptions,
+): Promise<void> {
   ctx.err(`Fetching results of job '${arg}'...\n`)
   const results = (await client.jobResults(arg, o.namespace)).Items ?? []
   if (results.length === 0) {

@@ -28,7 +28,8 @@ export function parseCsvRecord(text: string): string[] {
         }
         field += text[i++]
       }
-      if (i < text.length && text[i] !== ',') throw new Error(`unexpected text after a quoted field in "${text}"`)
+      if (i < text.length && text[i] !== ',')
+        throw new Error(`unexpected text after a quoted field in "${text}"`)
     } else {
       while (i < text.length && text[i] !== ',') field += text[i++]
     }
@@ -90,7 +91,8 @@ function parseStorageFields(value: string): StorageFields {
       case 'opt':
       case 'option': {
         const e2 = val.indexOf('=')
-        if (e2 <= 0) throw new Error(`invalid storage option "${val}" in input "${value}": expected opt=key=value`)
+        if (e2 <= 0)
+          throw new Error(`invalid storage option "${val}" in input "${value}": expected opt=key=value`)
         out.options[val.slice(0, e2)] = val.slice(e2 + 1)
         break
       }
@@ -110,12 +112,16 @@ export function hasStorageScheme(value: string): boolean {
 
 function storageSpec(source: string, options: Record<string, string>, original: string): SpecConfig {
   const m = schemePattern.exec(source)
-  if (!m) throw new Error(`unknown storage schema in input "${original}" (use ipfs://, http(s)://, s3:// or file://)`)
+  if (!m)
+    throw new Error(
+      `unknown storage schema in input "${original}" (use ipfs://, http(s)://, s3:// or file://)`,
+    )
   const scheme = m[1].toLowerCase()
   const rest = source.slice(m[0].length)
   const noOptions = (type: string) => {
     const names = Object.keys(options)
-    if (names.length) throw new Error(`input "${original}": ${type} inputs take no options (got ${names.join(', ')})`)
+    if (names.length)
+      throw new Error(`input "${original}": ${type} inputs take no options (got ${names.join(', ')})`)
   }
   switch (scheme) {
     case 'ipfs': {
@@ -174,7 +180,8 @@ function storageSpec(source: string, options: Record<string, string>, original: 
         if (!['rw', 'read-write', 'read_write', 'readwrite'].includes(name))
           throw new Error(`input "${original}": unknown local option "${name}"`)
         const b = parseBool(v)
-        if (b === undefined) throw new Error(`input "${original}": option ${name} must be true or false, got "${v}"`)
+        if (b === undefined)
+          throw new Error(`input "${original}": option ${name} must be true or false, got "${v}"`)
         params.ReadWrite = b
       }
       return { Type: 'local', Params: params }
@@ -183,7 +190,9 @@ function storageSpec(source: string, options: Record<string, string>, original: 
     case 'gitlfs':
       throw new Error(`input "${original}": unsupported type ${scheme}`)
     default:
-      throw new Error(`unknown storage schema "${scheme}" in input "${original}" (use ipfs://, http(s)://, s3:// or file://)`)
+      throw new Error(
+        `unknown storage schema "${scheme}" in input "${original}" (use ipfs://, http(s)://, s3:// or file://)`,
+      )
   }
 }
 
@@ -311,7 +320,10 @@ export function parseLabels(values: string[] | undefined, flag = '--labels'): Re
 }
 
 /** Commander collector for repeatable options. */
-export const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]
+export const collect = (value: string, previous: string[] | undefined): string[] => [
+  ...(previous ?? []),
+  value,
+]
 
 /** Commander parser for an integer option, with a message naming the expectation. */
 export function intArg(opts: { min?: number; max?: number } = {}) {
@@ -320,7 +332,8 @@ export function intArg(opts: { min?: number; max?: number } = {}) {
     if (!/^[+-]?\d+$/.test(v)) throw new InvalidArgumentError('expected an integer.')
     const n = Number(v)
     if (!Number.isSafeInteger(n)) throw new InvalidArgumentError('integer out of range.')
-    if (opts.min !== undefined && n < opts.min) throw new InvalidArgumentError(`must be at least ${opts.min}.`)
+    if (opts.min !== undefined && n < opts.min)
+      throw new InvalidArgumentError(`must be at least ${opts.min}.`)
     if (opts.max !== undefined && n > opts.max) throw new InvalidArgumentError(`must be at most ${opts.max}.`)
     return n
   }

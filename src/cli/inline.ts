@@ -57,7 +57,8 @@ export async function inlineDataUrl(p: string): Promise<InlineData> {
   } catch {
     throw new CliError(`${p}: no such file or directory`)
   }
-  if (st.isFile() && st.size <= INLINE_PLAIN_LIMIT) return { url: plainDataUrl(fs.readFileSync(p)), archived: false }
+  if (st.isFile() && st.size <= INLINE_PLAIN_LIMIT)
+    return { url: plainDataUrl(fs.readFileSync(p)), archived: false }
   // Cheap early exit: even well-compressed data this large cannot fit.
   if (st.isFile() && st.size > 20 * INLINE_MAX_BYTES) throw tooLarge(p)
   let archive: Buffer

@@ -39,7 +39,10 @@ import { renderTemplate, templateVars } from './template.js'
 
 const terminalStates = new Set(['Completed', 'Failed', 'Stopped'])
 
-async function readSpec(file: string | undefined, ctx: CliContext): Promise<{ text: string; source: string }> {
+async function readSpec(
+  file: string | undefined,
+  ctx: CliContext,
+): Promise<{ text: string; source: string }> {
   if (file === undefined || file === '-') {
     ctx.err('Reading from /dev/stdin; send Ctrl-d to stop.\n')
     return { text: await readStdin(), source: 'stdin' }
@@ -48,7 +51,9 @@ async function readSpec(file: string | undefined, ctx: CliContext): Promise<{ te
     return { text: fs.readFileSync(file, 'utf8'), source: file }
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code
-    throw new CliError(`${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message}`)
+    throw new CliError(
+      `${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message}`,
+    )
   }
 }
 
@@ -119,7 +124,10 @@ export function formatJobDescription(
     ExecutionStateType.Cancelled,
   ]
   const counts = summaryStates
-    .map((s) => [executionStateName(s), executions.filter((e) => e.ComputeState?.StateType === s).length] as const)
+    .map(
+      (s) =>
+        [executionStateName(s), executions.filter((e) => e.ComputeState?.StateType === s).length] as const,
+    )
     .filter(([, n]) => n > 0)
   if (counts.length) out += '\nSummary\n' + formatKeyValues(counts.map(([k, n]) => [k, n]))
 
@@ -179,7 +187,9 @@ export function formatJobDescription(
   if (outputs.length) {
     out += '\nStandard Output\n'
     if (outputs.length === 1) out += outputs[0][1].endsWith('\n') ? outputs[0][1] : `${outputs[0][1]}\n`
-    else for (const [id, text] of outputs) out += `Execution ${shortId(id)}:\n${text.endsWith('\n') ? text : `${text}\n`}`
+    else
+      for (const [id, text] of outputs)
+        out += `Execution ${shortId(id)}:\n${text.endsWith('\n') ? text : `${text}\n`}`
   }
   return out
 }
@@ -199,7 +209,11 @@ export function registerJob(program: Command): void {
     .option('--hide-warnings', 'do not print warnings')
     .option('--no-template', 'do not apply {{.var}} templating to the spec')
     .option('-V, --template-vars <key=value>', 'template variable (repeatable, comma lists)', collect)
-    .option('-E, --template-envs <regex>', 'environment variables matching this regex become template variables ("*": all)', collect)
+    .option(
+      '-E, --template-envs <regex>',
+      'environment variables matching this regex become template variables ("*": all)',
+      collect,
+    )
   addRunTimeFlags(run)
   run.action(
     async (
@@ -214,7 +228,9 @@ export function registerJob(program: Command): void {
       cmd: Command,
     ) => {
       const ctx = new CliContext(cmd)
-      let { text, source } = await readSpec(file, ctx)
+      const input = await readSpec(file, ctx)
+      const source = input.source
+      let text = input.text
       if (o.template) {
         try {
           text = renderTemplate(text, templateVars(o.templateVars, o.templateEnvs), source)
@@ -270,15 +286,23 @@ export function registerJob(program: Command): void {
     .option('--namespace <namespace>', 'namespace of the job (for names)')
     .option('-v, --version <n>', 'job version (0: latest)', intArg({ min: 0 }), 0)
   addDocumentFlags(describe)
-  describe.action(async (id: string, o: { namespace?: string; version: number; output?: 'json' | 'yaml'; pretty?: boolean }, cmd: Command) => {
-    const ctx = new CliContext(cmd)
-    const resp = await ctx.client().getJob(id, { namespace: o.namespace, include: ['history', 'executions'], jobVersion: o.version })
-    if (o.output) {
-      ctx.out(formatObject(resp, o.output, o.pretty))
-      return
-    }
-    ctx.out(formatJobDescription(resp.Job, resp.History?.Items ?? [], resp.Executions?.Items ?? []))
-  })
+  describe.action(
+    async (
+      id: string,
+      o: { namespace?: string; version: number; output?: 'json' | 'yaml'; pretty?: boolean },
+      cmd: Command,
+    ) => {
+      const ctx = new CliContext(cmd)
+      const resp = await ctx
+        .client()
+        .getJob(id, { namespace: o.namespace, include: ['history', 'executions'], jobVersion: o.version })
+      if (o.output) {
+        ctx.out(formatObject(resp, o.output, o.pretty))
+        return
+      }
+      ctx.out(formatJobDescription(resp.Job, resp.History?.Items ?? [], resp.Executions?.Items ?? []))
+    },
+  )
 
   const list = job
     .command('list')
@@ -287,31 +311,41 @@ export function registerJob(program: Command): void {
     .option('--namespace <namespace>', 'namespace (empty: all namespaces)')
   addListFlags(list, 10, ['created_at', 'modified_at'])
   addOutputFlags(list)
-  list.action(async (o: ListFlagValues & OutputFlagValues & { labels?: string; namespace?: string }, cmd: Command) => {
-    const ctx = new CliContext(cmd)
-    const page = await ctx.client().listJobs({
-      namespace: o.namespace,
-      limit: o.limit,
-      nextToken: o.nextToken,
-      orderBy: o.orderBy,
-      reverse: o.orderReversed,
-      labels: o.labels ? [o.labels] : undefined,
-    })
-    const jobs = page.Items ?? []
-    const rows = jobs.map((j) => {
-      const created = toDate(j.CreateTime)
-      return [
-        o.wide ? formatDateTime(created) : formatTimeOfDay(created),
-        o.wide ? j.ID : shortId(j.ID),
-        j.Name,
-        engineType(j),
-        j.Type,
-        j.State?.StateType ?? '',
-      ]
-    })
-    ctx.out(formatList(['Created', 'ID', 'Name', 'Job', 'Type', 'State'], rows, jobs, listOutput(o, ctx.stdoutIsTTY)))
-    if (page.NextToken && o.output === 'table') ctx.out(nextPageHint('bacalhau job list', o.limit, page.NextToken))
-  })
+  list.action(
+    async (o: ListFlagValues & OutputFlagValues & { labels?: string; namespace?: string }, cmd: Command) => {
+      const ctx = new CliContext(cmd)
+      const page = await ctx.client().listJobs({
+        namespace: o.namespace,
+        limit: o.limit,
+        nextToken: o.nextToken,
+        orderBy: o.orderBy,
+        reverse: o.orderReversed,
+        labels: o.labels ? [o.labels] : undefined,
+      })
+      const jobs = page.Items ?? []
+      const rows = jobs.map((j) => {
+        const created = toDate(j.CreateTime)
+        return [
+          o.wide ? formatDateTime(created) : formatTimeOfDay(created),
+          o.wide ? j.ID : shortId(j.ID),
+          j.Name,
+          engineType(j),
+          j.Type,
+          j.State?.StateType ?? '',
+        ]
+      })
+      ctx.out(
+        formatList(
+          ['Created', 'ID', 'Name', 'Job', 'Type', 'State'],
+          rows,
+          jobs,
+          listOutput(o, ctx.stdoutIsTTY),
+        ),
+      )
+      if (page.NextToken && o.output === 'table')
+        ctx.out(nextPageHint('bacalhau job list', o.limit, page.NextToken))
+    },
+  )
 
   const executions = job
     .command('executions')
@@ -354,7 +388,9 @@ export function registerJob(program: Command): void {
     .description('List the history events of a job')
     .argument('<id>', 'job ID, short ID or name')
     .option('--namespace <namespace>', 'namespace of the job (for names)')
-    .addOption(new Option('--event-type <type>', 'which events').choices(['all', 'job', 'execution']).default('all'))
+    .addOption(
+      new Option('--event-type <type>', 'which events').choices(['all', 'job', 'execution']).default('all'),
+    )
     .option('--execution-id <id>', 'only events of this execution')
     .option('-v, --version <n>', 'job version (0: latest)', intArg({ min: 0 }), 0)
     .option('--all-versions', 'include events of every job version')
@@ -398,7 +434,12 @@ export function registerJob(program: Command): void {
         ]
       })
       ctx.out(
-        formatList(['Time', 'Level', 'Job Version', 'Exec. ID', 'Topic', 'Event'], rows, items, listOutput(o, ctx.stdoutIsTTY)),
+        formatList(
+          ['Time', 'Level', 'Job Version', 'Exec. ID', 'Topic', 'Event'],
+          rows,
+          items,
+          listOutput(o, ctx.stdoutIsTTY),
+        ),
       )
     },
   )
@@ -469,7 +510,12 @@ export function registerJob(program: Command): void {
     .option('--namespace <namespace>', 'namespace of the job (for names)')
     .option('--output-dir <dir>', 'where to write the results (default ./job-<id>)')
     .option('--raw', 'keep the downloaded archives as they are, without extracting or merging')
-    .option('--download-timeout-secs <duration>', 'overall download timeout, e.g. 5m or 300', durationArg, 300_000)
+    .option(
+      '--download-timeout-secs <duration>',
+      'overall download timeout, e.g. 5m or 300',
+      durationArg,
+      300_000,
+    )
     .action(
       async (
         id: string,

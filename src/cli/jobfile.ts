@@ -1,6 +1,7 @@
 // Reading a job spec (YAML or JSON, keys matched case-insensitively like Go's decoder)
 // and checking it the way the server will on submission.
 import YAML from 'yaml'
+import { yamlProblem } from '../config/load.js'
 import { formatZodError } from '../models/ci.js'
 import { JobSchema, type JobInput } from '../models/job.js'
 import { parseJson, stringifyJson } from '../models/json.js'
@@ -30,8 +31,8 @@ export function parseSpecText(text: string, source: string): Record<string, unkn
       throw new CliError(`${source}: invalid JSON: ${firstLine((e as Error).message)}`)
     }
   } else {
-    const doc = YAML.parseDocument(text, { prettyErrors: false })
-    if (doc.errors.length > 0) throw new CliError(`${source}: invalid YAML: ${firstLine(doc.errors[0].message)}`)
+    const doc = YAML.parseDocument(text)
+    if (doc.errors.length > 0) throw new CliError(`${source}: invalid YAML: ${yamlProblem(doc.errors[0])}`)
     data = doc.toJS()
   }
   if (!data || typeof data !== 'object' || Array.isArray(data))
@@ -71,13 +72,15 @@ const taskKeys = new Set([
 
 function unknownKeyWarnings(data: Record<string, unknown>): string[] {
   const w: string[] = []
-  for (const k of Object.keys(data)) if (!jobKeys.has(k.toLowerCase())) w.push(`ignoring unknown field "${k}"`)
+  for (const k of Object.keys(data))
+    if (!jobKeys.has(k.toLowerCase())) w.push(`ignoring unknown field "${k}"`)
   const tasksKey = Object.keys(data).find((k) => k.toLowerCase() === 'tasks')
   const tasks = tasksKey ? data[tasksKey] : undefined
   if (Array.isArray(tasks))
     tasks.forEach((t, i) => {
       if (t && typeof t === 'object' && !Array.isArray(t))
-        for (const k of Object.keys(t)) if (!taskKeys.has(k.toLowerCase())) w.push(`ignoring unknown field "Tasks[${i}].${k}"`)
+        for (const k of Object.keys(t))
+          if (!taskKeys.has(k.toLowerCase())) w.push(`ignoring unknown field "Tasks[${i}].${k}"`)
     })
   return w
 }
@@ -87,10 +90,16 @@ export function parseJobSpec(text: string, source: string): ParsedJobSpec {
   let data = parseSpecText(text, source)
   // Accept the API's request envelope too ({"Job": {...}}).
   const keys = Object.keys(data)
-  if (keys.length === 1 && keys[0].toLowerCase() === 'job' && data[keys[0]] && typeof data[keys[0]] === 'object')
+  if (
+    keys.length === 1 &&
+    keys[0].toLowerCase() === 'job' &&
+    data[keys[0]] &&
+    typeof data[keys[0]] === 'object'
+  )
     data = data[keys[0]] as Record<string, unknown>
   const parsed = JobSchema.safeParse(data)
-  if (!parsed.success) throw new CliError(`${source}: invalid job spec: ${formatZodError(parsed.error).split('\n').join('; ')}`)
+  if (!parsed.success)
+    throw new CliError(`${source}: invalid job spec: ${formatZodError(parsed.error).split('\n').join('; ')}`)
   return { job: parsed.data, warnings: unknownKeyWarnings(data) }
 }
 

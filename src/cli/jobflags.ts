@@ -57,10 +57,23 @@ export function addJobFlags(cmd: Command): Command {
     .option('--namespace <namespace>', 'job namespace', 'default')
     .option('--priority <n>', 'job priority (0: the server default)', intArg(), 0)
     .option('--count <n>', 'number of executions to run', intArg({ min: 0 }), 1)
-    .addOption(new Option('--concurrency <n>', 'deprecated: use --count').argParser(intArg({ min: 0 })).hideHelp().conflicts('count'))
-    .addOption(new Option('--target <target>', 'any: run on one node (batch); all: on every matching node (ops)').choices(['any', 'all']).default('any'))
+    .addOption(
+      new Option('--concurrency <n>', 'deprecated: use --count')
+        .argParser(intArg({ min: 0 }))
+        .hideHelp()
+        .conflicts('count'),
+    )
+    .addOption(
+      new Option('--target <target>', 'any: run on one node (batch); all: on every matching node (ops)')
+        .choices(['any', 'all'])
+        .default('any'),
+    )
     .option('--constraints <selector>', 'node label selector, e.g. "region=eu,gpu!=none"', '')
-    .addOption(new Option('-s, --selector <selector>', 'deprecated: use --constraints').hideHelp().conflicts('constraints'))
+    .addOption(
+      new Option('-s, --selector <selector>', 'deprecated: use --constraints')
+        .hideHelp()
+        .conflicts('constraints'),
+    )
     .option('-l, --labels <labels>', 'job labels, k=v or k (repeatable, comma lists)', collect)
 }
 
@@ -69,9 +82,16 @@ const networkNames = new Map(Object.values(NetworkType).map((n) => [n.toLowerCas
 export function addTaskFlags(cmd: Command): Command {
   return cmd
     .option('--task-name <name>', 'task name', 'main')
-    .option('-i, --input <input>', 'input source, e.g. ipfs://CID:/inputs, https://host/f, s3://bucket/key, file:///path, src=URI,dst=PATH,opt=k=v (repeatable)', collect)
+    .option(
+      '-i, --input <input>',
+      'input source, e.g. ipfs://CID:/inputs, https://host/f, s3://bucket/key, file:///path, src=URI,dst=PATH,opt=k=v (repeatable)',
+      collect,
+    )
     .option('-o, --output <NAME:PATH>', 'output to publish, e.g. outputs:/outputs (repeatable)', collect)
-    .option('-p, --publisher <publisher>', 'where results go: local, ipfs, s3://bucket/key[,opt=region=..], s3managed')
+    .option(
+      '-p, --publisher <publisher>',
+      'where results go: local, ipfs, s3://bucket/key[,opt=region=..], s3managed',
+    )
     .option('-e, --env <KEY=VALUE>', 'task environment variable (repeatable, comma lists)', collect)
     .option('--cpu <cpu>', 'CPU request, e.g. 500m, 2')
     .option('--memory <memory>', 'memory request, e.g. 512Mb, 2Gi')
@@ -82,20 +102,33 @@ export function addTaskFlags(cmd: Command): Command {
         .default('Default')
         .argParser((v: string) => {
           const n = networkNames.get(v.trim().toLowerCase())
-          if (!n) throw new CliError(`invalid value "${v}" for --network: use one of ${[...networkNames.values()].join(', ')}`)
+          if (!n)
+            throw new CliError(
+              `invalid value "${v}" for --network: use one of ${[...networkNames.values()].join(', ')}`,
+            )
           return n
         }),
     )
     .option('--domain <domain>', 'domain reachable with --network=HTTP (repeatable)', collect)
     .option('--timeout <seconds>', 'total job timeout in seconds (0: none)', intArg({ min: 0 }), 0)
-    .option('--queue-timeout <seconds>', 'how long the job may wait for nodes, in seconds', intArg({ min: 0 }), 0)
+    .option(
+      '--queue-timeout <seconds>',
+      'how long the job may wait for nodes, in seconds',
+      intArg({ min: 0 }),
+      0,
+    )
 }
 
 export function addRunTimeFlags(cmd: Command): Command {
   return cmd
     .option('--wait', 'wait for the job to finish, showing progress (--wait=false to return at once)', true)
     .addOption(new Option('--no-wait').hideHelp())
-    .option('--wait-timeout-secs <seconds>', 'stop following progress after this many seconds', intArg({ min: 1 }), 600)
+    .option(
+      '--wait-timeout-secs <seconds>',
+      'stop following progress after this many seconds',
+      intArg({ min: 1 }),
+      600,
+    )
     .option('--id-only', 'print only the job ID')
     .option('--node-details', 'print per-node results after completion')
     .option('-f, --follow', 'stream the job logs instead of progress events')
@@ -103,7 +136,11 @@ export function addRunTimeFlags(cmd: Command): Command {
     .option('--dry-run', 'print the job as YAML instead of submitting it')
 }
 
-function checkQuantity(flag: string, value: string | undefined, parse: (v: string) => unknown): string | undefined {
+function checkQuantity(
+  flag: string,
+  value: string | undefined,
+  parse: (v: string) => unknown,
+): string | undefined {
   if (value === undefined || value === '') return undefined
   try {
     parse(value)
@@ -123,14 +160,21 @@ function wrap<T>(flag: string, f: () => T): T {
 }
 
 /** Builds the job (canonical keys, empty parts left out) from the shared flags. */
-export function buildJob(o: JobFlagValues, engine: SpecConfig, extraInputs: InputSource[] = []): Record<string, unknown> {
+export function buildJob(
+  o: JobFlagValues,
+  engine: SpecConfig,
+  extraInputs: InputSource[] = [],
+): Record<string, unknown> {
   const inputs = wrap('--input', () => (o.input ?? []).map((v) => parseInputSource(v)))
   const outputs = wrap('--output', () => splitCommaValues(o.output).map(parseResultPath))
-  const publisher = o.publisher !== undefined ? wrap('--publisher', () => parsePublisher(o.publisher!)) : undefined
+  const publisher =
+    o.publisher !== undefined ? wrap('--publisher', () => parsePublisher(o.publisher!)) : undefined
   const env = wrap('--env', () => parseEnvVars(o.env))
   const labels = wrap('--labels', () => parseLabels(o.labels))
   const selectorText = o.selector ?? o.constraints
-  const constraints = wrap(o.selector !== undefined ? '--selector' : '--constraints', () => parseSelector(selectorText ?? ''))
+  const constraints = wrap(o.selector !== undefined ? '--selector' : '--constraints', () =>
+    parseSelector(selectorText ?? ''),
+  )
 
   const resources: Record<string, string> = {}
   const cpu = checkQuantity('--cpu', o.cpu, parseCpu)

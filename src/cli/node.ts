@@ -11,10 +11,15 @@ import { formatList, formatObject, shortId } from './output.js'
 
 const showGroups = ['labels', 'capacity', 'version', 'features'] as const
 
-const pair = (a: number | undefined, b: number | undefined, f: (n: number) => string) => `${f(a ?? 0)} / ${f(b ?? 0)}`
+const pair = (a: number | undefined, b: number | undefined, f: (n: number) => string) =>
+  `${f(a ?? 0)} / ${f(b ?? 0)}`
 
 /** Columns and cells of `node list` for the chosen --show groups. */
-export function nodeTable(nodes: NodeState[], show: string[], wide: boolean): { columns: string[]; rows: string[][] } {
+export function nodeTable(
+  nodes: NodeState[],
+  show: string[],
+  wide: boolean,
+): { columns: string[]; rows: string[][] } {
   const columns = ['ID', 'Type', 'Approval', 'Status']
   if (show.includes('labels')) columns.push('Labels')
   if (show.includes('capacity')) columns.push('CPU', 'Memory', 'Disk', 'GPU')
@@ -54,7 +59,12 @@ export function nodeTable(nodes: NodeState[], show: string[], wide: boolean): { 
       row.push(v?.GitVersion ?? '', v?.GOARCH ?? '', v?.GOOS ?? '')
     }
     if (show.includes('features')) {
-      if (isCompute) row.push((c?.ExecutionEngines ?? []).join(' '), (c?.StorageSources ?? []).join(' '), (c?.Publishers ?? []).join(' '))
+      if (isCompute)
+        row.push(
+          (c?.ExecutionEngines ?? []).join(' '),
+          (c?.StorageSources ?? []).join(' '),
+          (c?.Publishers ?? []).join(' '),
+        )
       else row.push('', '', '')
     }
     return row
@@ -70,8 +80,19 @@ export function registerNode(program: Command): void {
     .description('List the nodes of the cluster')
     .option('--show <groups>', `column groups to show: ${showGroups.join(', ')}`, 'labels,capacity')
     .option('--labels <selector>', 'filter nodes by label selector')
-    .addOption(new Option('--filter-approval <state>', 'only nodes with this approval').choices(['approved', 'pending', 'rejected']))
-    .addOption(new Option('--filter-status <state>', 'only nodes with this status').choices(['connected', 'disconnected']))
+    .addOption(
+      new Option('--filter-approval <state>', 'only nodes with this approval').choices([
+        'approved',
+        'pending',
+        'rejected',
+      ]),
+    )
+    .addOption(
+      new Option('--filter-status <state>', 'only nodes with this status').choices([
+        'connected',
+        'disconnected',
+      ]),
+    )
     .option('--limit <n>', 'number of nodes to fetch', intArg({ min: 0 }))
     .addOption(
       new Option('--order-by <field>', 'sort field').choices([

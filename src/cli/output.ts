@@ -30,7 +30,10 @@ export function formatTable(columns: string[], rows: string[][], opts: TableOpti
   const header = columns.map((c) => c.toUpperCase())
   const split = rows.map((r) => columns.map((_, i) => String(r[i] ?? '').split('\n')))
   const widths = columns.map((_, i) =>
-    Math.max(opts.hideHeader ? 0 : header[i].length, ...split.map((r) => Math.max(...r[i].map((l) => l.length)))),
+    Math.max(
+      opts.hideHeader ? 0 : header[i].length,
+      ...split.map((r) => Math.max(...r[i].map((l) => l.length))),
+    ),
   )
   const line = (cells: string[], bold = false) =>
     cells
@@ -74,7 +77,12 @@ export interface ListOutputOptions {
 }
 
 /** One list in the chosen format: table/CSV from rows, JSON/YAML from the raw items. */
-export function formatList(columns: string[], rows: string[][], items: unknown, o: ListOutputOptions): string {
+export function formatList(
+  columns: string[],
+  rows: string[][],
+  items: unknown,
+  o: ListOutputOptions,
+): string {
   switch (o.format) {
     case 'csv':
       return formatCsv(columns, rows, o.hideHeader)

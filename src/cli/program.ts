@@ -50,7 +50,9 @@ export function booleanFlagNames(program: Command): Set<string> {
 
 function wantsStack(argv: string[]): boolean {
   const level = (process.env.LOG_LEVEL ?? '').toLowerCase()
-  return level === 'debug' || level === 'trace' || argv.some((a) => /^--log-level(=| )?(debug|trace)$/.test(a))
+  return (
+    level === 'debug' || level === 'trace' || argv.some((a) => /^--log-level(=| )?(debug|trace)$/.test(a))
+  )
 }
 
 /** Runs the CLI; resolves with the process exit code. */

@@ -64,7 +64,11 @@ export function printWarnings(ctx: CliContext, warnings: string[] | null | undef
 const COLS = { time: 12, exec: 10, topic: 21 }
 
 function eventRow(time: string, exec: string, topic: string, event: string): string {
-  return ` ${time.padEnd(COLS.time)}  ${exec.padEnd(COLS.exec)}  ${topic.padEnd(COLS.topic)}  ${event}`.trimEnd() + '\n'
+  const prefix = ` ${time.padEnd(COLS.time)}  ${exec.padEnd(COLS.exec)}  ${topic.padEnd(COLS.topic)}  `
+  // Continuation lines of a multi-line message stay in the EVENT column.
+  const indent = ' '.repeat(prefix.length)
+  const lines = event.split('\n').map((l, i) => (i === 0 ? prefix : indent) + l)
+  return lines.map((l) => l.trimEnd()).join('\n') + '\n'
 }
 
 /** The progress table lines for one history entry (plus a hint line for errors). */
@@ -96,7 +100,11 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 type StopReason = 'done' | 'timeout' | 'cancelled'
 
 /** Ctrl+C or the timeout end the wait without touching the job. */
-function waitSignal(timeoutMs: number): { signal: AbortSignal; reason: () => StopReason; dispose: () => void } {
+function waitSignal(timeoutMs: number): {
+  signal: AbortSignal
+  reason: () => StopReason
+  dispose: () => void
+} {
   const ac = new AbortController()
   let why: StopReason = 'done'
   const onSig = () => {
@@ -132,7 +140,11 @@ export async function followHistory(
   const pageSize = 10
   for (;;) {
     if (opts.signal?.aborted) return false
-    const page = await client.jobHistory(jobId, { namespace: opts.namespace, limit: pageSize, nextToken: token })
+    const page = await client.jobHistory(jobId, {
+      namespace: opts.namespace,
+      limit: pageSize,
+      nextToken: token,
+    })
     for (const h of page.Items ?? []) onEvent(h)
     if (!page.NextToken) return true
     token = page.NextToken
@@ -143,7 +155,8 @@ export async function followHistory(
 function printFooter(ctx: CliContext, job: Job | undefined, jobId: string): void {
   let text = `\nTo get more details about the run, execute:\n\tbacalhau job describe ${jobId}\n`
   text += `\nTo get more details about the run executions, execute:\n\tbacalhau job executions ${jobId}\n`
-  if (job?.Tasks?.some((t) => t.Publisher?.Type)) text += `\nTo download the results, execute:\n\tbacalhau job get ${jobId}\n`
+  if (job?.Tasks?.some((t) => t.Publisher?.Type))
+    text += `\nTo download the results, execute:\n\tbacalhau job get ${jobId}\n`
   ctx.out(text)
 }
 
@@ -215,9 +228,16 @@ export async function afterSubmit(
       await streamLogsWhenReady(ctx, client, jobId, s.namespace, w.signal)
       finished = !w.signal.aborted
     } else if (s.idOnly) {
-      finished = await followHistory(client, jobId, { namespace: s.namespace, pollIntervalMs: s.pollIntervalMs, signal: w.signal }, () => {})
+      finished = await followHistory(
+        client,
+        jobId,
+        { namespace: s.namespace, pollIntervalMs: s.pollIntervalMs, signal: w.signal },
+        () => {},
+      )
     } else {
-      ctx.out('Checking job status... (Enter Ctrl+C to exit at any time, your job will continue running):\n\n')
+      ctx.out(
+        'Checking job status... (Enter Ctrl+C to exit at any time, your job will continue running):\n\n',
+      )
       const spinner = new Spinner('Waiting for events...')
       ctx.out(progressHeader())
       let first = true
@@ -229,7 +249,8 @@ export async function afterSubmit(
           (h) => {
             const isError = h.Event?.Details?.IsError === 'true'
             // Bacalhau shows the first event, then execution-level events and job errors.
-            if (first || h.Type === 'ExecutionLevel' || isError) spinner.print(() => ctx.out(formatProgressEvent(h)))
+            if (first || h.Type === 'ExecutionLevel' || isError)
+              spinner.print(() => ctx.out(formatProgressEvent(h)))
             first = false
           },
         )
@@ -244,7 +265,9 @@ export async function afterSubmit(
   if (!finished) {
     const why = w.reason()
     if (why === 'timeout')
-      ctx.warn(`Progress tracking timed out after ${formatDuration(s.waitTimeoutMs)}. The job is still running.`)
+      ctx.warn(
+        `Progress tracking timed out after ${formatDuration(s.waitTimeoutMs)}. The job is still running.`,
+      )
     else ctx.warn('Progress tracking canceled. The job is still running.')
     if (!s.idOnly) printFooter(ctx, undefined, jobId)
     return

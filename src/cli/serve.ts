@@ -41,7 +41,9 @@ export function registerServe(program: Command): void {
         logger.warn({ err: e, file: runFile }, 'cannot write the run-info file')
       }
       ctx.out(`API listening on ${node.apiUrl}\n`)
-      ctx.out(`\nTo connect to this node from the client, run the following commands in your shell:\n${exports}\n`)
+      ctx.out(
+        `\nTo connect to this node from the client, run the following commands in your shell:\n${exports}\n`,
+      )
 
       const signal = await new Promise<string>((resolve) => {
         process.once('SIGINT', () => resolve('SIGINT'))

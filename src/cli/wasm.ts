@@ -6,7 +6,14 @@ import { CliContext } from './context.js'
 import { CliError } from './errors.js'
 import { collect, hasStorageScheme, parseInputSource, splitCommaValues } from './flags.js'
 import { inlineDataUrl } from './inline.js'
-import { addJobFlags, addRunTimeFlags, addTaskFlags, buildJob, type JobFlagValues, type RunTimeFlagValues } from './jobflags.js'
+import {
+  addJobFlags,
+  addRunTimeFlags,
+  addTaskFlags,
+  buildJob,
+  type JobFlagValues,
+  type RunTimeFlagValues,
+} from './jobflags.js'
 import { toYaml } from './output.js'
 import { afterSubmit } from './progress.js'
 
@@ -51,7 +58,8 @@ export async function resolveModule(
     } catch (e) {
       throw new CliError(`${opts.what}: ${(e as Error).message}`)
     }
-    if (!input.Target) throw new CliError(`${opts.what} "${arg}": give the target path, e.g. ${arg}:/modules/lib.wasm`)
+    if (!input.Target)
+      throw new CliError(`${opts.what} "${arg}": give the target path, e.g. ${arg}:/modules/lib.wasm`)
     return { path: input.Target, input }
   }
   let file: string | undefined
@@ -66,9 +74,15 @@ export async function resolveModule(
   }
   if (file) {
     target = target || opts.defaultTarget
-    if (!target) throw new CliError(`${opts.what} "${arg}": a local module needs a target path, e.g. ${arg}:/modules/lib.wasm`)
+    if (!target)
+      throw new CliError(
+        `${opts.what} "${arg}": a local module needs a target path, e.g. ${arg}:/modules/lib.wasm`,
+      )
     const data = await inlineDataUrl(file)
-    return { path: target, input: { Source: { Type: 'inline', Params: { URL: data.url } }, Alias: '', Target: target } }
+    return {
+      path: target,
+      input: { Source: { Type: 'inline', Params: { URL: data.url } }, Alias: '', Target: target },
+    }
   }
   if (mountedBy(arg, opts.inputs)) return { path: arg }
   throw new CliError(`${opts.what} "${arg}" not found: no such local file, and no --input mounts that path`)
@@ -79,53 +93,76 @@ export function registerWasm(program: Command): void {
   const run = wasm
     .command('run')
     .description('Run a WebAssembly module as a job')
-    .argument('<entry-module>', 'local .wasm file ([path:target]), storage URI, or path of a module mounted with -i')
+    .argument(
+      '<entry-module>',
+      'local .wasm file ([path:target]), storage URI, or path of a module mounted with -i',
+    )
     .argument('[args...]', 'arguments passed to the module (use -- before ones starting with -)')
     .option('--entry-point <name>', 'exported function to call', '_start')
-    .option('-I, --import-modules <module>', 'import modules: paths of modules mounted with -i, or path:target / URI:target (repeatable)', collect)
+    .option(
+      '-I, --import-modules <module>',
+      'import modules: paths of modules mounted with -i, or path:target / URI:target (repeatable)',
+      collect,
+    )
   addJobFlags(run)
   addTaskFlags(run)
   addRunTimeFlags(run)
-  run.action(async (entry: string, args: string[], opts: JobFlagValues & RunTimeFlagValues & { entryPoint: string; importModules?: string[] }, cmd: Command) => {
-    const ctx = new CliContext(cmd)
-    const userInputs = (opts.input ?? []).flatMap((v) => {
-      try {
-        return [parseInputSource(v)]
-      } catch (e) {
-        throw new CliError(`--input: ${(e as Error).message}`)
+  run.action(
+    async (
+      entry: string,
+      args: string[],
+      opts: JobFlagValues & RunTimeFlagValues & { entryPoint: string; importModules?: string[] },
+      cmd: Command,
+    ) => {
+      const ctx = new CliContext(cmd)
+      const userInputs = (opts.input ?? []).flatMap((v) => {
+        try {
+          return [parseInputSource(v)]
+        } catch (e) {
+          throw new CliError(`--input: ${(e as Error).message}`)
+        }
+      })
+      const moduleInputs: InputSource[] = []
+      const entryModule = await resolveModule(entry, {
+        defaultTarget: DEFAULT_ENTRY_TARGET,
+        inputs: userInputs,
+        what: 'entry module',
+      })
+      if (entryModule.input) moduleInputs.push(entryModule.input)
+      const imports: string[] = []
+      for (const m of splitCommaValues(opts.importModules)) {
+        const r = await resolveModule(m, { inputs: [...userInputs, ...moduleInputs], what: 'import module' })
+        if (r.input) moduleInputs.push(r.input)
+        imports.push(r.path)
       }
-    })
-    const moduleInputs: InputSource[] = []
-    const entryModule = await resolveModule(entry, { defaultTarget: DEFAULT_ENTRY_TARGET, inputs: userInputs, what: 'entry module' })
-    if (entryModule.input) moduleInputs.push(entryModule.input)
-    const imports: string[] = []
-    for (const m of splitCommaValues(opts.importModules)) {
-      const r = await resolveModule(m, { inputs: [...userInputs, ...moduleInputs], what: 'import module' })
-      if (r.input) moduleInputs.push(r.input)
-      imports.push(r.path)
-    }
-    const params = args[0] === '--' ? args.slice(1) : args
-    const job = buildJob(
-      opts,
-      {
-        Type: 'wasm',
-        Params: { EntryModule: entryModule.path, Entrypoint: opts.entryPoint, Parameters: params, ImportModules: imports },
-      },
-      moduleInputs,
-    )
-    if (opts.dryRun) {
-      ctx.out(toYaml(job))
-      return
-    }
-    const client = ctx.client()
-    const resp = await client.putJob(job, false)
-    await afterSubmit(ctx, client, resp, {
-      wait: opts.wait,
-      idOnly: !!opts.idOnly,
-      follow: !!opts.follow,
-      waitTimeoutMs: opts.waitTimeoutSecs * 1000,
-      nodeDetails: opts.nodeDetails,
-      namespace: opts.namespace,
-    })
-  })
+      const params = args[0] === '--' ? args.slice(1) : args
+      const job = buildJob(
+        opts,
+        {
+          Type: 'wasm',
+          Params: {
+            EntryModule: entryModule.path,
+            Entrypoint: opts.entryPoint,
+            Parameters: params,
+            ImportModules: imports,
+          },
+        },
+        moduleInputs,
+      )
+      if (opts.dryRun) {
+        ctx.out(toYaml(job))
+        return
+      }
+      const client = ctx.client()
+      const resp = await client.putJob(job, false)
+      await afterSubmit(ctx, client, resp, {
+        wait: opts.wait,
+        idOnly: !!opts.idOnly,
+        follow: !!opts.follow,
+        waitTimeoutMs: opts.waitTimeoutSecs * 1000,
+        nodeDetails: opts.nodeDetails,
+        namespace: opts.namespace,
+      })
+    },
+  )
 }

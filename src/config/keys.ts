@@ -113,7 +113,11 @@ export const configKeys: readonly ConfigKey[] = [
   },
   { key: 'Labels', type: 'map', description: 'Static node labels (k=v,k2=v2).' },
   { key: 'DisableAnalytics', type: 'bool', description: 'Opt out of telemetry (none is sent by this node).' },
-  { key: 'API.Host', type: 'string', description: 'Host the API listens on (server) or connects to (client).' },
+  {
+    key: 'API.Host',
+    type: 'string',
+    description: 'Host the API listens on (server) or connects to (client).',
+  },
   { key: 'API.Port', type: 'int', min: 0, max: 65535, description: 'Port of the API.' },
   { key: 'Orchestrator.Enabled', type: 'bool', description: 'Run the orchestrator role.' },
   {
@@ -248,7 +252,11 @@ export const configKeys: readonly ConfigKey[] = [
     max: 65535,
     description: 'Port of the local publisher HTTP server.',
   },
-  { key: 'Engines.Disabled', type: 'stringList', description: 'Execution engines this node refuses (docker, wasm).' },
+  {
+    key: 'Engines.Disabled',
+    type: 'stringList',
+    description: 'Execution engines this node refuses (docker, wasm).',
+  },
   { key: 'Logging.Level', type: 'string', values: logLevels, description: 'Log level.' },
   { key: 'Logging.Mode', type: 'string', values: ['default', 'json'], description: 'Log format.' },
   { key: 'WebUI.Enabled', type: 'bool', description: 'Serve the web UI.' },
@@ -428,7 +436,13 @@ const isScalar = (v: unknown): v is string | number | boolean =>
 
 /** Coerces a value read from a YAML config file (native YAML types, or strings). */
 export function coerceFileValue(k: ConfigKey, value: unknown): unknown {
-  const kind = Array.isArray(value) ? 'a list' : value === null ? 'null' : typeof value === 'object' ? 'a map' : ''
+  const kind = Array.isArray(value)
+    ? 'a list'
+    : value === null
+      ? 'null'
+      : typeof value === 'object'
+        ? 'a map'
+        : ''
   switch (k.type) {
     case 'bool':
       if (typeof value === 'boolean') return value

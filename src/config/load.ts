@@ -49,8 +49,7 @@ export interface LoadedConfig {
 }
 
 type ConfigFlag =
-  | { kind: 'file'; path: string }
-  | { kind: 'pair'; key: ConfigKey; value: unknown; given: string }
+  { kind: 'file'; path: string } | { kind: 'pair'; key: ConfigKey; value: unknown; given: string }
 
 const keyLike = /^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$/
 
@@ -73,7 +72,8 @@ function parseConfigFlag(raw: string, cwd: string, home: string): ConfigFlag {
     if (!fs.existsSync(p)) throw new Error(`config file ${raw} not found`)
     return { kind: 'file', path: p }
   }
-  if (!keyLike.test(raw.trim())) throw new Error(`invalid --config value "${raw}": expected a .yaml file, Key=value or a boolean key`)
+  if (!keyLike.test(raw.trim()))
+    throw new Error(`invalid --config value "${raw}": expected a .yaml file, Key=value or a boolean key`)
   const k = lookupExplicitKey(raw.trim())
   if (k.type !== 'bool')
     throw new Error(`config key ${k.key}: a bare key only sets boolean keys; use -c ${k.key}=<value>`)
@@ -90,7 +90,9 @@ function expandHome(p: string, home: string): string {
 export function expandDataDir(raw: string, cwd = process.cwd(), home = os.homedir()): string {
   if (!raw.trim()) throw new Error('config key DataDir: must not be empty')
   if (raw.includes('$'))
-    throw new Error(`config key DataDir: "${raw}" must not contain '$' (environment variables are not expanded)`)
+    throw new Error(
+      `config key DataDir: "${raw}" must not contain '$' (environment variables are not expanded)`,
+    )
   return path.resolve(cwd, expandHome(raw.trim(), home))
 }
 
@@ -99,8 +101,11 @@ interface FileValues {
   values: { key: ConfigKey; value: unknown }[]
 }
 
-function yamlProblem(err: { message: string }): string {
-  return err.message.split('\n')[0].replace(/:$/, '')
+/** One line for a YAML parse error: the problem and where it is. */
+export function yamlProblem(err: { message: string; linePos?: { line: number; col: number }[] }): string {
+  const msg = err.message.split('\n')[0].replace(/:$/, '')
+  const at = err.linePos?.[0]
+  return at && !/ at line \d+/.test(msg) ? `${msg} at line ${at.line}, column ${at.col}` : msg
 }
 
 /** Reads one YAML config file into typed leaf values, matching keys case-insensitively. */
@@ -111,8 +116,9 @@ function readConfigFile(file: string, warnings: string[]): FileValues {
   } catch (e) {
     throw new Error(`config file ${file}: ${(e as Error).message}`)
   }
-  const doc = YAML.parseDocument(text, { prettyErrors: false })
-  if (doc.errors.length > 0) throw new Error(`config file ${file}: invalid YAML: ${yamlProblem(doc.errors[0])}`)
+  const doc = YAML.parseDocument(text)
+  if (doc.errors.length > 0)
+    throw new Error(`config file ${file}: invalid YAML: ${yamlProblem(doc.errors[0])}`)
   const data: unknown = doc.toJS()
   const out: FileValues = { file, values: [] }
   if (data === null || data === undefined) return out
@@ -194,8 +200,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
   for (const d of dedicatedFlags) {
     if (flags[d.flag] === undefined) continue
     const clash = pairs.find((p) => p.key.key === d.key)
-    if (clash)
-      throw new Error(`flag: ${d.name} and config flag key "${clash.given}" cannot both be provided`)
+    if (clash) throw new Error(`flag: ${d.name} and config flag key "${clash.given}" cannot both be provided`)
   }
 
   const fileValues = explicitFiles.map((f) => readConfigFile(f, warnings))
@@ -206,7 +211,10 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
     if (v === undefined) continue
     const k = findConfigKey(d.key)!
     try {
-      flagValues.push({ key: k, value: typeof v === 'string' ? parseConfigValue(k, v) : coerceFileValue(k, v) })
+      flagValues.push({
+        key: k,
+        value: typeof v === 'string' ? parseConfigValue(k, v) : coerceFileValue(k, v),
+      })
     } catch (e) {
       throw new Error(`${d.name}: ${(e as Error).message}`)
     }
@@ -221,7 +229,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
     lastDataDir(flagValues) ??
     lastDataDir(fromEnv) ??
     lastDataDir(fileValues.flatMap((f) => f.values)) ??
-    defaultConfig().DataDir
+    path.join(home, '.bacalhau')
   const dataDir = expandDataDir(preliminaryDataDir, cwd, home)
 
   const configFiles = [...explicitFiles]
@@ -234,6 +242,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
   }
 
   const config = defaultConfig()
+  config.DataDir = path.join(home, '.bacalhau')
   for (const f of fileValues) for (const v of f.values) setLeaf(config, v.key, v.value)
   for (const v of fromEnv) setLeaf(config, v.key, v.value)
   for (const v of flagValues) setLeaf(config, v.key, v.value)
@@ -285,8 +294,9 @@ export function setConfigValue(file: string, key: string, value: string): { key:
   if (k.key === 'DataDir') parsed = expandDataDir(String(parsed))
   let doc: Document
   if (fs.existsSync(file)) {
-    doc = YAML.parseDocument(fs.readFileSync(file, 'utf8'), { prettyErrors: false })
-    if (doc.errors.length > 0) throw new Error(`config file ${file}: invalid YAML: ${yamlProblem(doc.errors[0])}`)
+    doc = YAML.parseDocument(fs.readFileSync(file, 'utf8'))
+    if (doc.errors.length > 0)
+      throw new Error(`config file ${file}: invalid YAML: ${yamlProblem(doc.errors[0])}`)
     if (doc.contents !== null && !isMap(doc.contents))
       throw new Error(`config file ${file}: expected a map of config keys at the top level`)
   } else {

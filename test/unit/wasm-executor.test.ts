@@ -76,16 +76,19 @@ async function runWasm(ex: WasmExecutor, opts: RunOptions): Promise<RunOutcome> 
   const resolvedAt = performance.now() - t0
   const text = (s: Chunk['stream']): string =>
     Buffer.concat(chunks.filter((c) => c.stream === s).map((c) => c.data)).toString('utf8')
-  return { result, stdout: text('stdout'), stderr: text('stderr'), stdoutBytes, chunks, ms: resolvedAt, resolvedAt }
+  return {
+    result,
+    stdout: text('stdout'),
+    stderr: text('stderr'),
+    stdoutBytes,
+    chunks,
+    ms: resolvedAt,
+    resolvedAt,
+  }
 }
 
 function tempDir(prefix = 'wasm-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix))
-}
-
-/** Open descriptors of this process (Linux). */
-function openFdCount(): number {
-  return fs.readdirSync('/proc/self/fd').length
 }
 
 const lines = (s: string): string[] => s.split('\n').filter((l) => l !== '')
@@ -191,8 +194,14 @@ describe('WasmExecutor errors', () => {
     assert.equal(result.exitCode, -1)
     assert.match(result.error ?? '', /EntryModule is required/)
     assert.match(ex.validate({ Type: 'wasm', Params: {} }) ?? '', /EntryModule/)
-    assert.equal(ex.validate({ Type: 'wasm', Params: { EntryModule: '/a.wasm', Parameters: ['x'] } }), undefined)
-    assert.match(ex.validate({ Type: 'wasm', Params: { EntryModule: '/a.wasm', Parameters: [1] } }) ?? '', /Parameters/)
+    assert.equal(
+      ex.validate({ Type: 'wasm', Params: { EntryModule: '/a.wasm', Parameters: ['x'] } }),
+      undefined,
+    )
+    assert.match(
+      ex.validate({ Type: 'wasm', Params: { EntryModule: '/a.wasm', Parameters: [1] } }) ?? '',
+      /Parameters/,
+    )
   })
 
   it('fails on a file that is not WebAssembly', async () => {
@@ -218,7 +227,10 @@ describe('WasmExecutor errors', () => {
     assert.equal(stdout, 'Hello, World!\n')
 
     fs.copyFileSync(fixture('args'), path.join(dir, 'second.wasm'))
-    const two = await runWasm(ex, { inputs: [{ hostPath: dir, target: '/app', readOnly: true }], params: { EntryModule: '/app' } })
+    const two = await runWasm(ex, {
+      inputs: [{ hostPath: dir, target: '/app', readOnly: true }],
+      params: { EntryModule: '/app' },
+    })
     assert.equal(two.result.exitCode, -1)
     assert.match(two.result.error ?? '', /exactly one/)
   })
@@ -238,7 +250,11 @@ describe('WasmExecutor import modules', () => {
   })
 
   it('loads an import namespace from the task filesystem when not listed', async () => {
-    const { result, stdout } = await runWasm(ex, { module: 'usemath', inputs: [lib], params: { Parameters: ['1', '2'] } })
+    const { result, stdout } = await runWasm(ex, {
+      module: 'usemath',
+      inputs: [lib],
+      params: { Parameters: ['1', '2'] },
+    })
     assert.equal(result.exitCode, 0, result.error)
     assert.equal(stdout, '1 + 2 = 3\n')
   })
@@ -272,7 +288,11 @@ describe('WasmExecutor filesystem', () => {
     fs.writeFileSync(path.join(dir, 'a.txt'), 'A')
     fs.writeFileSync(path.join(dir, 'sub', 'b.txt'), 'nested B')
     const input: PreparedInput = { hostPath: dir, target: '/inputs', readOnly: true }
-    const cat = await runWasm(ex, { module: 'cat', inputs: [input], params: { Parameters: ['/inputs/sub/b.txt'] } })
+    const cat = await runWasm(ex, {
+      module: 'cat',
+      inputs: [input],
+      params: { Parameters: ['/inputs/sub/b.txt'] },
+    })
     assert.equal(cat.result.exitCode, 0, cat.stderr)
     assert.equal(cat.stdout, 'nested B')
     const ls = await runWasm(ex, { module: 'listdir', inputs: [input], params: { Parameters: ['/inputs'] } })
@@ -321,11 +341,15 @@ describe('WasmExecutor filesystem', () => {
     fs.writeFileSync(path.join(dir, 'a.txt'), 'A')
     fs.writeFileSync(path.join(tmp, 'secret.txt'), 'secret')
     const input: PreparedInput = { hostPath: dir, target: '/inputs', readOnly: true }
-    for (const p of ['/inputs/../../etc/passwd', '/inputs/../escape/../secret.txt', '/inputs/sub/../../../secret.txt']) {
+    for (const p of [
+      '/inputs/../../etc/passwd',
+      '/inputs/../escape/../secret.txt',
+      '/inputs/sub/../../../secret.txt',
+    ]) {
       const r = await runWasm(ex, { module: 'cat', inputs: [input], params: { Parameters: [p] } })
       assert.equal(r.result.exitCode, 1, p)
       assert.equal(r.stdout, '', p)
-      assert.match(r.stderr, /Capabilities insufficient|No such file/, p)
+      assert.match(r.stderr, /Capabilities insufficient/, p)
     }
     const abs = await runWasm(ex, { module: 'cat', inputs: [input], params: { Parameters: ['/etc/passwd'] } })
     assert.equal(abs.result.exitCode, 1)
@@ -346,7 +370,11 @@ describe('WasmExecutor filesystem', () => {
       assert.equal(r.result.exitCode, 1, p)
       assert.match(r.stderr, /Capabilities insufficient/, p)
     }
-    const ok = await runWasm(ex, { module: 'cat', inputs: [input], params: { Parameters: ['/inputs/in-rel'] } })
+    const ok = await runWasm(ex, {
+      module: 'cat',
+      inputs: [input],
+      params: { Parameters: ['/inputs/in-rel'] },
+    })
     assert.equal(ok.stdout, 'inside')
 
     // Creating through a dangling symlink in a writable output must not write outside.
@@ -377,6 +405,52 @@ describe('WasmExecutor filesystem', () => {
     assert.equal(fs.existsSync(path.join(out, 'scratch.txt')), false)
   })
 
+  it('supports the file calls wasi-libc programs make (fsops.wasm)', async () => {
+    const out = scratch('fsops')
+    const ro = scratch('fsops-ro')
+    const { result, stdout, stderr } = await runWasm(ex, {
+      module: 'fsops',
+      inputs: [{ hostPath: ro, target: '/ro', readOnly: true }],
+      outputs: [{ name: 'outputs', path: '/outputs', hostPath: out }],
+      params: { Parameters: ['/outputs', '/ro'] },
+    })
+    assert.equal(result.exitCode, 0, stderr)
+    assert.deepEqual(lines(stdout), [
+      'create-excl: ok',
+      'create-excl-again: EEXIST',
+      'write: 11',
+      'pwrite: 5',
+      'tell-after-pwrite: 11',
+      'seek-end: 11',
+      'read-on-wronly: EBADF',
+      'pread: world',
+      'read: HELLO world',
+      'fstat: size=11 reg=1',
+      'mtime-plausible: 1',
+      'append-size: 12',
+      'trunc-size: 0',
+      'open-file-as-dir: ENOTDIR',
+      'dir-is-dir: 1',
+      'mkdir: ok',
+      'mkdir-again: EEXIST',
+      'rmdir-nonempty: ENOTEMPTY',
+      'unlink-dir: EISDIR',
+      'unlink-inner: ok',
+      'rmdir: ok',
+      'rmdir-missing: ENOENT',
+      'rmdir-file: ENOTDIR',
+      'rename: ok',
+      'stat-old: ENOENT',
+      'stat-new: ok',
+      'readdir: entries=1 g=1',
+      'rename-into-ro: EROFS',
+      'create-in-ro: EROFS',
+      'mkdir-in-root: EROFS',
+    ])
+    assert.deepEqual(fs.readdirSync(out), ['g'])
+    assert.deepEqual(fs.readdirSync(ro), [])
+  })
+
   it('also mounts an output at /<Name> when its Path differs', async () => {
     const out = scratch('outputs-by-name')
     const { result } = await runWasm(ex, {
@@ -401,7 +475,7 @@ describe('WasmExecutor filesystem', () => {
   it('streams a large stdout completely and in order', async () => {
     const src = path.join(scratch('bigout'), 'big.bin')
     const data = Buffer.alloc(24 << 20)
-    for (let i = 0; i < data.length; i += 4) data.writeUInt32LE(i * 2654435761 >>> 0, i)
+    for (let i = 0; i < data.length; i += 4) data.writeUInt32LE((i * 2654435761) >>> 0, i)
     fs.writeFileSync(src, data)
     const hash = createHash('sha256')
     let bytes = 0
@@ -435,7 +509,10 @@ describe('WasmExecutor filesystem', () => {
 
 describe('WasmExecutor lifecycle', () => {
   it('delivers stdout live, while the module is still running', async () => {
-    const { result, chunks, resolvedAt, stdout } = await runWasm(ex, { module: 'ticker', params: { Parameters: ['4', '150'] } })
+    const { result, chunks, resolvedAt, stdout } = await runWasm(ex, {
+      module: 'ticker',
+      params: { Parameters: ['4', '150'] },
+    })
     assert.equal(result.exitCode, 0)
     assert.deepEqual(lines(stdout), ['tick 0', 'tick 1', 'tick 2', 'tick 3'])
     const out = chunks.filter((c) => c.stream === 'stdout')
@@ -447,14 +524,13 @@ describe('WasmExecutor lifecycle', () => {
   it('terminates a spinning module at its timeout', async () => {
     const { result, stdout, ms } = await runWasm(ex, { module: 'spin', timeoutMs: 400 })
     assert.deepEqual(result, { exitCode: -1, error: 'execution timed out after 400ms', timedOut: true })
-    assert.ok(ms >= 390 && ms < 1500, `took ${ms} ms`)
+    assert.ok(ms >= 390 && ms < 2500, `took ${ms} ms`)
     assert.equal(stdout, 'spinning\n')
   })
 
   it('releases host files held by a module that was killed', async () => {
     const held = path.join(scratch('held'), 'held.txt')
     fs.writeFileSync(held, 'x')
-    const before = openFdCount()
     const { result } = await runWasm(ex, {
       module: 'spin',
       inputs: [{ hostPath: held, target: '/in/held.txt', readOnly: true }],
@@ -462,8 +538,6 @@ describe('WasmExecutor lifecycle', () => {
       timeoutMs: 300,
     })
     assert.equal(result.timedOut, true)
-    // The reserve worker booting meanwhile may hold a descriptor or two of its own.
-    const after = openFdCount()
     const leaked = fs
       .readdirSync('/proc/self/fd')
       .map((fd) => {
@@ -474,7 +548,7 @@ describe('WasmExecutor lifecycle', () => {
         }
       })
       .filter((p) => p === held)
-    assert.deepEqual(leaked, [], `descriptors before ${before}, after ${after}`)
+    assert.deepEqual(leaked, [])
   })
 
   it('stops when the abort signal fires', async () => {
@@ -482,7 +556,7 @@ describe('WasmExecutor lifecycle', () => {
     setTimeout(() => ac.abort(), 300)
     const { result, ms } = await runWasm(ex, { module: 'spin', signal: ac.signal })
     assert.deepEqual(result, { exitCode: -1, error: 'execution cancelled' })
-    assert.ok(ms < 1500, `took ${ms} ms`)
+    assert.ok(ms >= 290 && ms < 2500, `took ${ms} ms`)
   })
 
   it('does not start when the signal is already aborted', async () => {
@@ -498,13 +572,21 @@ describe('WasmExecutor memory limit', () => {
   const MiB = 1 << 20
 
   it('lets a module allocate below the cap', async () => {
-    const { result, stdout } = await runWasm(ex, { module: 'memhog', params: { Parameters: ['24'] }, memoryBytes: 64 * MiB })
+    const { result, stdout } = await runWasm(ex, {
+      module: 'memhog',
+      params: { Parameters: ['24'] },
+      memoryBytes: 64 * MiB,
+    })
     assert.equal(result.exitCode, 0)
     assert.match(stdout, /^allocated 24 MiB/)
   })
 
   it('makes malloc fail beyond the cap instead of growing', async () => {
-    const { result, stdout } = await runWasm(ex, { module: 'memhog', params: { Parameters: ['128'] }, memoryBytes: 64 * MiB })
+    const { result, stdout } = await runWasm(ex, {
+      module: 'memhog',
+      params: { Parameters: ['128'] },
+      memoryBytes: 64 * MiB,
+    })
     assert.deepEqual(result, { exitCode: 2 })
     const m = /^malloc failed after (\d+) MiB/.exec(stdout)
     assert.ok(m, stdout)

@@ -8,7 +8,7 @@
 // it inside its mount (no `..` above the directory fd, no symlink leading out).
 import fs from 'node:fs'
 import { Fd, wasi } from '@bjorn3/browser_wasi_shim'
-import { CTRL, MAX_OPEN_FILES } from './protocol.js'
+import { MAX_OPEN_FILES } from './protocol.js'
 import { E, FsError, VirtualFs, errnoOf, joinVPath, type Mount, type Resolved } from './mounts.js'
 import type { RingWriter } from './ring.js'
 
@@ -89,43 +89,37 @@ function statOf(st: fs.BigIntStats): Filestat {
   return s
 }
 
-/** Host descriptors in use, mirrored into shared memory so the parent can close them if the worker is killed. */
+/**
+ * Host descriptors opened for the module. Node closes a worker's raw descriptors when
+ * it exits (Worker trackUnmanagedFds, on by default and set explicitly by the
+ * executor), which covers a terminated worker; this table closes them before a normal
+ * end is reported and caps how many one module may hold, since they are a resource of
+ * the whole process.
+ */
 export class HostFdTable {
-  private hint = 0
-  constructor(private readonly ctrl: Int32Array) {}
+  private readonly open_ = new Set<number>()
 
-  open(path: string, flags: number, mode = 0o644): { fd: number; slot: number } {
+  open(path: string, flags: number, mode = 0o644): number {
+    if (this.open_.size >= MAX_OPEN_FILES) throw new FsError(E.MFILE, 'too many open files')
     const fd = fs.openSync(path, flags, mode)
-    for (let i = 0; i < MAX_OPEN_FILES; i++) {
-      const slot = CTRL.FDS_START + ((this.hint + i) % MAX_OPEN_FILES)
-      if (this.ctrl[slot] === 0) {
-        Atomics.store(this.ctrl, slot, fd + 1)
-        this.hint = slot - CTRL.FDS_START + 1
-        return { fd, slot }
-      }
-    }
-    fs.closeSync(fd)
-    throw new FsError(E.MFILE, 'too many open files')
+    this.open_.add(fd)
+    return fd
   }
 
-  /** Clears the slot before closing: if killed in between the fd leaks rather than the parent closing a reused number. */
-  close(slot: number, fd: number): void {
-    Atomics.store(this.ctrl, slot, 0)
+  close(fd: number): void {
+    this.open_.delete(fd)
     fs.closeSync(fd)
   }
 
   closeAll(): void {
-    for (let i = CTRL.FDS_START; i < CTRL.FDS_START + MAX_OPEN_FILES; i++) {
-      const v = this.ctrl[i]!
-      if (v !== 0) {
-        Atomics.store(this.ctrl, i, 0)
-        try {
-          fs.closeSync(v - 1)
-        } catch {
-          // already closed
-        }
+    for (const fd of this.open_) {
+      try {
+        fs.closeSync(fd)
+      } catch {
+        // already gone
       }
     }
+    this.open_.clear()
   }
 }
 
@@ -329,7 +323,13 @@ export class DirFd extends Fd {
     )
   }
 
-  override path_filestat_set_times(flags: number, path: string, atim: bigint, mtim: bigint, fstFlags: number): number {
+  override path_filestat_set_times(
+    flags: number,
+    path: string,
+    atim: bigint,
+    mtim: bigint,
+    fstFlags: number,
+  ): number {
     return guard(
       (e) => e,
       () => {
@@ -407,7 +407,7 @@ export class DirFd extends Fd {
         if (create) flags |= c.O_CREAT
         if (excl) flags |= c.O_EXCL
         if (trunc) flags |= c.O_TRUNC
-        const { fd, slot } = this.hfs.fds.open(hp.path, flags)
+        const fd = this.hfs.fds.open(hp.path, flags)
         let seekable = true
         try {
           const st = fs.fstatSync(fd)
@@ -416,7 +416,7 @@ export class DirFd extends Fd {
           // keep the default
         }
         const append = (fdflags & wasi.FDFLAGS_APPEND) !== 0
-        return { ret: 0, fd_obj: new FileFd(this.hfs, fd, slot, read, write, append, seekable) }
+        return { ret: 0, fd_obj: new FileFd(this.hfs, fd, read, write, append, seekable) }
       },
     )
   }
@@ -491,9 +491,17 @@ export class DirFd extends Fd {
 function pickTimes(st: fs.BigIntStats, atim: bigint, mtim: bigint, fst: number): [number, number] {
   const now = Date.now() / 1000
   const a =
-    fst & wasi.FSTFLAGS_ATIM_NOW ? now : fst & wasi.FSTFLAGS_ATIM ? Number(atim) / 1e9 : Number(st.atimeNs) / 1e9
+    fst & wasi.FSTFLAGS_ATIM_NOW
+      ? now
+      : fst & wasi.FSTFLAGS_ATIM
+        ? Number(atim) / 1e9
+        : Number(st.atimeNs) / 1e9
   const m =
-    fst & wasi.FSTFLAGS_MTIM_NOW ? now : fst & wasi.FSTFLAGS_MTIM ? Number(mtim) / 1e9 : Number(st.mtimeNs) / 1e9
+    fst & wasi.FSTFLAGS_MTIM_NOW
+      ? now
+      : fst & wasi.FSTFLAGS_MTIM
+        ? Number(mtim) / 1e9
+        : Number(st.mtimeNs) / 1e9
   return [a, m]
 }
 
@@ -504,7 +512,6 @@ export class FileFd extends Fd {
   constructor(
     readonly hfs: HostFs,
     readonly fd: number,
-    private readonly slot: number,
     readonly readable: boolean,
     readonly writable: boolean,
     private append: boolean,
@@ -664,7 +671,7 @@ export class FileFd extends Fd {
     return guard(
       (e) => e,
       () => {
-        this.hfs.fds.close(this.slot, this.fd)
+        this.hfs.fds.close(this.fd)
         return 0
       },
     )

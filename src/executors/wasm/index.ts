@@ -1,6 +1,5 @@
 // The WASM executor: WASI preview1 modules run by @bjorn3/browser_wasi_shim, one
 // worker thread per execution, over a host-backed virtual filesystem.
-import fs from 'node:fs'
 import { Worker } from 'node:worker_threads'
 import type { SpecConfig } from '../../models/job.js'
 import { logger } from '../../util/logger.js'
@@ -9,7 +8,7 @@ import { ModuleLoadError, loadModules } from './loader.js'
 import { capToPages } from './memory-limit.js'
 import { VirtualFs, buildMounts } from './mounts.js'
 import { parseWasmParams } from './params.js'
-import { CTRL, CTRL_SLOTS, MAX_OPEN_FILES, type StartMessage, type WorkerMessage } from './protocol.js'
+import type { StartMessage, WorkerMessage } from './protocol.js'
 import { RingReader, createRing } from './ring.js'
 import { Wasm } from './wasm-api.js'
 
@@ -41,7 +40,14 @@ export interface WasmExecutorOptions {
 function spawnWorker(): Worker {
   // stdout/stderr: true keeps anything the worker itself might print off the node's
   // own stdout (which may carry CLI or JSON output); the module's output uses the rings.
-  return new Worker(WORKER_URL, { resourceLimits: WORKER_LIMITS, stdout: true, stderr: true })
+  // trackUnmanagedFds (Node's default, stated because we rely on it): host files the
+  // module held open are closed when its worker is terminated.
+  return new Worker(WORKER_URL, {
+    resourceLimits: WORKER_LIMITS,
+    stdout: true,
+    stderr: true,
+    trackUnmanagedFds: true,
+  })
 }
 
 export class WasmExecutor implements Executor {
@@ -88,7 +94,7 @@ export class WasmExecutor implements Executor {
       const drop = (): void => {
         if (this.spare === next) this.spare = undefined
       }
-      next.once('error', drop)
+      next.on('error', drop)
       next.once('exit', drop)
       this.spare = next
     }
@@ -109,7 +115,6 @@ export class WasmExecutor implements Executor {
     const vfs = new VirtualFs(mounts)
     const capPages = req.memoryBytes && req.memoryBytes > 0 ? capToPages(req.memoryBytes) : undefined
 
-    const ctrl = new SharedArrayBuffer(CTRL_SLOTS * 4)
     const stdoutRing = createRing()
     const stderrRing = createRing()
     const safe = (stream: 'stdout' | 'stderr') => (chunk: Uint8Array) => {
@@ -146,9 +151,8 @@ export class WasmExecutor implements Executor {
           return
         }
         void terminated.then(() => {
-          // The worker is gone: collect its last output and close the host files it held.
+          // The worker is gone (and Node has closed its files): collect its last output.
           for (const r of readers) r.close()
-          closeLeftoverFds(new Int32Array(ctrl))
           resolve(result)
         })
       }
@@ -157,7 +161,12 @@ export class WasmExecutor implements Executor {
       if (req.timeoutMs && req.timeoutMs > 0) {
         const ms = req.timeoutMs
         timer = setTimeout(
-          () => finish({ exitCode: -1, error: `execution timed out after ${formatDuration(ms)}`, timedOut: true }),
+          () =>
+            finish({
+              exitCode: -1,
+              error: `execution timed out after ${formatDuration(ms)}`,
+              timedOut: true,
+            }),
           ms,
         )
       }
@@ -168,7 +177,7 @@ export class WasmExecutor implements Executor {
           finish(msg.error ? { exitCode: msg.exitCode, error: msg.error } : { exitCode: msg.exitCode }, true)
         }
       })
-      worker.once('error', (err) => {
+      worker.on('error', (err) => {
         const oom = (err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY'
         finish({
           exitCode: started ? 1 : -1,
@@ -180,13 +189,20 @@ export class WasmExecutor implements Executor {
       })
 
       const mountPaths = mounts.map((m) => m.vpath)
-      loadModules(vfs, mountPaths, { entryModule: params.entryModule, importModules: params.importModules, capPages })
+      loadModules(vfs, mountPaths, {
+        entryModule: params.entryModule,
+        importModules: params.importModules,
+        capPages,
+      })
         .then((modules) => {
           if (settled) return
           const entry = modules.find((m) => m.name === params.entryModule)!
           const exported = Wasm.Module.exports(entry.module)
           if (!exported.some((e) => e.name === params.entrypoint && e.kind === 'function')) {
-            finish({ exitCode: -1, error: `unable to find the entrypoint '${params.entrypoint}' in the WASM module` })
+            finish({
+              exitCode: -1,
+              error: `unable to find the entrypoint '${params.entrypoint}' in the WASM module`,
+            })
             return
           }
           const env = Object.keys(req.env)
@@ -200,7 +216,6 @@ export class WasmExecutor implements Executor {
             args: [params.entryModule, ...params.parameters],
             env,
             mounts,
-            ctrl,
             stdout: stdoutRing,
             stderr: stderrRing,
           }
@@ -211,18 +226,5 @@ export class WasmExecutor implements Executor {
           finish({ exitCode: -1, error: (err as Error).message })
         })
     })
-  }
-}
-
-function closeLeftoverFds(ctrl: Int32Array): void {
-  for (let i = CTRL.FDS_START; i < CTRL.FDS_START + MAX_OPEN_FILES; i++) {
-    const v = ctrl[i]!
-    if (v === 0) continue
-    ctrl[i] = 0
-    try {
-      fs.closeSync(v - 1)
-    } catch {
-      // the worker closed it after all
-    }
   }
 }

@@ -71,7 +71,12 @@ function notFound(vpath: string, mounts: readonly string[], role: string): Modul
  * directory. Goes through VirtualFs, so the same mount and symlink rules apply as
  * for the module's own file access.
  */
-export function resolveModuleFile(vfs: VirtualFs, vpath: string, mounts: readonly string[], role: string): string {
+export function resolveModuleFile(
+  vfs: VirtualFs,
+  vpath: string,
+  mounts: readonly string[],
+  role: string,
+): string {
   const parts = splitVPath(vpath.startsWith('/') ? vpath : '/' + vpath)
   if (!parts) throw new ModuleLoadError(`${role} '${vpath}' is not a valid path`)
   const fileAt = (p: string[]): { path: string; isDir: boolean } | undefined => {
@@ -117,7 +122,11 @@ export interface LoadOptions {
  * anything else is a path in the task filesystem loaded the same way.
  * Returns the modules in instantiation order (every module after those it imports).
  */
-export async function loadModules(vfs: VirtualFs, mountPaths: readonly string[], opts: LoadOptions): Promise<ModuleSpec[]> {
+export async function loadModules(
+  vfs: VirtualFs,
+  mountPaths: readonly string[],
+  opts: LoadOptions,
+): Promise<ModuleSpec[]> {
   const order: ModuleSpec[] = []
   const done = new Set<string>()
   const stack: string[] = []
@@ -138,7 +147,9 @@ export async function loadModules(vfs: VirtualFs, mountPaths: readonly string[],
         bytes = applyMemoryCap(bytes, opts.capPages, `WASM module '${name}'`)
       } catch (err) {
         const msg = (err as Error).message
-        throw new ModuleLoadError(msg.startsWith('WASM module') ? msg : `invalid WASM module '${name}': ${msg}`)
+        throw new ModuleLoadError(
+          msg.startsWith('WASM module') ? msg : `invalid WASM module '${name}': ${msg}`,
+        )
       }
     }
     const module = await compile(bytes, `'${name}'`)

@@ -130,14 +130,14 @@ export function buildMounts(inputs: readonly PreparedInput[], outputs: readonly 
     if (output.path) add(output.path, output.hostPath, false, `output '${output.name}'`, false)
   }
   for (const output of outputs) {
-    if (output.name) add('/' + output.name, output.hostPath, false, `output '${output.name}'`, Boolean(output.path))
+    if (output.name)
+      add('/' + output.name, output.hostPath, false, `output '${output.name}'`, Boolean(output.path))
   }
   return mounts
 }
 
 export type Resolved =
-  | { kind: 'virtual'; parts: string[] }
-  | { kind: 'host'; parts: string[]; mount: Mount; rest: string[] }
+  { kind: 'virtual'; parts: string[] } | { kind: 'host'; parts: string[]; mount: Mount; rest: string[] }
 
 const isPrefix = (prefix: readonly string[], of: readonly string[]): boolean =>
   prefix.length <= of.length && prefix.every((c, i) => of[i] === c)
@@ -200,7 +200,8 @@ export class VirtualFs {
     if (follow) {
       try {
         const real = fs.realpathSync(candidate)
-        if (!inside(real, mount.root)) throw new FsError(E.NOTCAPABLE, 'path escapes its mount through a symlink')
+        if (!inside(real, mount.root))
+          throw new FsError(E.NOTCAPABLE, 'path escapes its mount through a symlink')
         return { path: real, exists: true }
       } catch (err) {
         if (err instanceof FsError) throw err
@@ -215,7 +216,8 @@ export class VirtualFs {
     } catch (err) {
       throw new FsError(errnoOf(err), (err as Error).message)
     }
-    if (!inside(parent, mount.root)) throw new FsError(E.NOTCAPABLE, 'path escapes its mount through a symlink')
+    if (!inside(parent, mount.root))
+      throw new FsError(E.NOTCAPABLE, 'path escapes its mount through a symlink')
     const p = path.join(parent, path.basename(candidate))
     let exists = true
     try {

@@ -31,7 +31,8 @@ export function parseWasmParams(engine: SpecConfig): WasmParams {
     throw new Error('wasm engine: EntryModule is required (a path in the task filesystem)')
   }
   const ep = paramValue(params, 'Entrypoint')
-  if (ep !== undefined && ep !== null && typeof ep !== 'string') throw new Error('wasm engine: Entrypoint must be a string')
+  if (ep !== undefined && ep !== null && typeof ep !== 'string')
+    throw new Error('wasm engine: Entrypoint must be a string')
   return {
     entryModule: entry,
     entrypoint: typeof ep === 'string' && ep !== '' ? ep : '_start',

@@ -4,7 +4,7 @@ import { parentPort } from 'node:worker_threads'
 import { WASI, WASIProcExit, type Fd } from '@bjorn3/browser_wasi_shim'
 import { DirFd, EmptyInputFd, FileFd, HostFdTable, HostFs, OutputFd } from './hostfs.js'
 import { E, errnoOf } from './mounts.js'
-import { CTRL, WASI_MODULE, type StartMessage, type WorkerMessage } from './protocol.js'
+import { WASI_MODULE, type StartMessage, type WorkerMessage } from './protocol.js'
 import { RingWriter } from './ring.js'
 import { Wasm, type WasmImports, type WasmInstance } from './wasm-api.js'
 
@@ -14,6 +14,8 @@ if (!port) throw new Error('wasm worker must run in a worker thread')
 const send = (msg: WorkerMessage): void => port.postMessage(msg)
 const utf8 = new TextEncoder()
 const utf8d = new TextDecoder()
+/** Never notified: Atomics.wait on it sleeps without burning CPU and still yields to terminate(). */
+const sleeper = new Int32Array(new SharedArrayBuffer(4))
 
 /**
  * Replaces the shim's versions of a few calls. Reads and writes on host files go
@@ -23,7 +25,7 @@ const utf8d = new TextDecoder()
  * poll_oneoff busy-waits, reads the wrong offset for flags and never writes
  * nevents, and the socket calls throw instead of returning an errno.
  */
-function patchWasi(w: WASI, args: string[], ctrl: Int32Array): void {
+function patchWasi(w: WASI, args: string[]): void {
   const imp = w.wasiImport
   const orig = { ...imp }
   const fds = w.fds as (Fd | undefined)[]
@@ -33,14 +35,19 @@ function patchWasi(w: WASI, args: string[], ctrl: Int32Array): void {
   imp.args_sizes_get = (argcPtr: number, bufSizePtr: number): number => {
     const v = view()
     v.setUint32(argcPtr, args.length, true)
-    v.setUint32(bufSizePtr, args.reduce((n, a) => n + utf8.encode(a).length + 1, 0), true)
+    v.setUint32(
+      bufSizePtr,
+      args.reduce((n, a) => n + utf8.encode(a).length + 1, 0),
+      true,
+    )
     return 0
   }
 
   const iovecs = (ptr: number, len: number): [number, number][] => {
     const v = view()
     const out: [number, number][] = []
-    for (let i = 0; i < len; i++) out.push([v.getUint32(ptr + 8 * i, true), v.getUint32(ptr + 8 * i + 4, true)])
+    for (let i = 0; i < len; i++)
+      out.push([v.getUint32(ptr + 8 * i, true), v.getUint32(ptr + 8 * i + 4, true)])
     return out
   }
 
@@ -80,7 +87,14 @@ function patchWasi(w: WASI, args: string[], ctrl: Int32Array): void {
   imp.fd_write = transfer('fd_write', (f, m, o, l) => f.writeFrom(m, o, l), false)
   imp.fd_pwrite = transfer('fd_pwrite', (f, m, o, l, at) => f.writeFrom(m, o, l, at), true)
 
-  imp.path_rename = (fd: number, oldPtr: number, oldLen: number, newFd: number, newPtr: number, newLen: number) => {
+  imp.path_rename = (
+    fd: number,
+    oldPtr: number,
+    oldLen: number,
+    newFd: number,
+    newPtr: number,
+    newLen: number,
+  ) => {
     const from = fds[fd]
     const to = fds[newFd]
     if (!from || !to) return E.BADF
@@ -125,7 +139,7 @@ function patchWasi(w: WASI, args: string[], ctrl: Int32Array): void {
       for (;;) {
         const left = Number(first - nowNs()) / 1e6
         if (left <= 0) break
-        Atomics.wait(ctrl, CTRL.SLEEP, 0, left)
+        Atomics.wait(sleeper, 0, 0, left)
       }
       const now = nowNs()
       for (const [userdata, deadline] of clocks) if (deadline <= now) events.push([userdata, 0, 0])
@@ -153,8 +167,7 @@ function describe(err: unknown): string {
 }
 
 function run(msg: StartMessage): WorkerMessage {
-  const ctrl = new Int32Array(msg.ctrl)
-  const table = new HostFdTable(ctrl)
+  const table = new HostFdTable()
   const hfs = new HostFs(msg.mounts, table)
   // Every directory mount is a preopen at its own path (the most specific one is what
   // wasi-libc uses), and a synthetic "/" covers file mounts and listing the root.
@@ -181,7 +194,7 @@ function run(msg: StartMessage): WorkerMessage {
         if (ns === WASI_MODULE) {
           // One WASI per module (each has its own memory), all sharing one fd table.
           wasi = new WASI(msg.args, msg.env, fds)
-          patchWasi(wasi, msg.args, ctrl)
+          patchWasi(wasi, msg.args)
           imports[ns] = wasi.wasiImport
           continue
         }
@@ -209,7 +222,11 @@ function run(msg: StartMessage): WorkerMessage {
   const fn = entry?.exports[msg.entrypoint]
   if (typeof fn !== 'function') {
     table.closeAll()
-    return { type: 'done', exitCode: -1, error: `unable to find the entrypoint '${msg.entrypoint}' in the WASM module` }
+    return {
+      type: 'done',
+      exitCode: -1,
+      error: `unable to find the entrypoint '${msg.entrypoint}' in the WASM module`,
+    }
   }
   send({ type: 'started' })
   let result: WorkerMessage
