@@ -20,6 +20,7 @@ import type { ComputeTransport } from '../transport/types.js'
 import type { Logger } from '../util/logger.js'
 import { bid } from './bidder.js'
 import { CapacityTracker } from './capacity.js'
+import { execProbe, httpProbe } from './probes.js'
 import { ExecutionLog, readLog } from './logs.js'
 import { ResultsWriter } from './results.js'
 import type { ExecutionStore, LocalExecution } from './store.js'
@@ -163,7 +164,9 @@ export class ComputeNode {
     try {
       switch (m.type) {
         case 'AskForBid':
-          return this.onAskForBid(m.execution as unknown as Execution, m.preApproved)
+          return void this.onAskForBid(m.execution as unknown as Execution, m.preApproved).catch((err) =>
+            this.log.error({ err }, 'bidding failed'),
+          )
         case 'BidAccepted':
           return this.onBidAccepted(m.executionId)
         case 'BidRejected':
@@ -182,7 +185,7 @@ export class ComputeNode {
     })
   }
 
-  private onAskForBid(execution: Execution, preApproved: boolean): void {
+  private async onAskForBid(execution: Execution, preApproved: boolean): Promise<void> {
     const job = execution.Job
     if (!job || !Array.isArray(job.Tasks)) {
       this.send({ type: 'BidResult', nodeId: this.opts.nodeId, executionId: execution.ID, jobId: execution.JobID, accepted: false, reason: 'rejected bid: execution carries no job' })
@@ -191,15 +194,22 @@ export class ComputeNode {
     if (this.opts.store.get(execution.ID)) return // duplicate delivery
     const now = nowNanos()
     const rec: LocalExecution = { execution, state: ES.New, message: '', CreateTime: now, ModifyTime: now }
-    const reason = bid({
-      job,
-      usage: this.usageOf(job),
-      maxCapacity: this.capacity.max,
-      executors: this.executors,
-      storage: this.opts.storage,
-      publishers: this.opts.publishers,
-      admission: this.opts.config.JobAdmissionControl,
-    })
+    this.opts.store.put(rec)
+    const admission = this.opts.config.JobAdmissionControl
+    const reasons = [
+      bid({
+        job,
+        usage: this.usageOf(job),
+        maxCapacity: this.capacity.max,
+        executors: this.executors,
+        storage: this.opts.storage,
+        publishers: this.opts.publishers,
+        admission,
+      }),
+      admission.ProbeExec ? `rejected bid: ${(await execProbe(admission.ProbeExec, job)) ?? ''}` : undefined,
+      admission.ProbeHTTP ? `rejected bid: ${(await httpProbe(admission.ProbeHTTP, job)) ?? ''}` : undefined,
+    ].filter((r): r is string => !!r && r !== 'rejected bid: ')
+    const reason = reasons.length ? reasons.join('; ') : undefined
     if (reason) {
       rec.state = ES.AskForBidRejected
       rec.message = reason

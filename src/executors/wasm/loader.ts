@@ -7,6 +7,8 @@ import { FsError, VirtualFs, splitVPath } from './mounts.js'
 import { WASI_MODULE, type ModuleSpec } from './protocol.js'
 import { Wasm, type WasmModule } from './wasm-api.js'
 
+const MAX_MODULE_BYTES = 1 << 30
+
 /** A job error with a message meant for the user (becomes RunResult.error). */
 export class ModuleLoadError extends Error {}
 
@@ -138,6 +140,10 @@ export async function loadModules(
     const hostPath = resolveModuleFile(vfs, name, mountPaths, role)
     let bytes: Uint8Array
     try {
+      // V8 refuses modules over 1 GiB anyway; checking first avoids reading a huge
+      // data file into memory because a path pointed at it by mistake.
+      const { size } = await fs.promises.stat(hostPath)
+      if (size > MAX_MODULE_BYTES) throw new Error(`${size} bytes is larger than a WASM module can be`)
       bytes = await fs.promises.readFile(hostPath)
     } catch (err) {
       throw new ModuleLoadError(`cannot read ${role} '${name}': ${(err as Error).message}`)
