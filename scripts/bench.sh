@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs the benchmarks (a real node process per measurement) and prints their JSON.
+# Figures go into BENCHMARKS.md with the machine and date they were taken on.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+rm -rf dist-test && npx tsc -p tsconfig.test.json
+mkdir -p .bench-out
+node dist-test/bench/wasm-engine.js "$@" | tee .bench-out/wasm-engine.json
+node dist-test/bench/jobs.js "$@" | tee .bench-out/jobs.json
