@@ -258,13 +258,6 @@ export class ApiClient {
     return new ApiClient({ ...opts, baseUrl: apiBaseUrl(config.API.Host, config.API.Port) })
   }
 
-  /** Same client with a different per-request timeout. */
-  withTimeout(timeoutMs: number): ApiClient {
-    const c = Object.create(ApiClient.prototype) as ApiClient
-    Object.assign(c, this, { timeoutMs })
-    return c
-  }
-
   async request<T>(method: string, path: string, opts: { query?: Query; body?: unknown } = {}): Promise<T> {
     const url = this.baseUrl + path + queryString(opts.query)
     const headers: Record<string, string> = { ...this.headers }

@@ -58,6 +58,10 @@ function wantsStack(argv: string[]): boolean {
 /** Runs the CLI; resolves with the process exit code. */
 export async function runCli(argv: string[]): Promise<number> {
   const program = buildProgram()
+  if (argv.length === 0) {
+    process.stdout.write(program.helpInformation())
+    return 0
+  }
   try {
     const args = normalizeBoolFlags(argv, booleanFlagNames(program))
     await program.parseAsync(args, { from: 'user' })

@@ -11,11 +11,15 @@ import type { CliContext } from './context.js'
 import { ExitCode } from './errors.js'
 import { formatClock, shortId, toDate } from './output.js'
 
-/** A spinner on stderr, drawn only when stderr is a terminal. */
+/**
+ * A spinner on stderr, drawn only on a terminal with a known width (ora loops on a
+ * zero-column pty). While it spins ora intercepts stdout/stderr writes and redraws
+ * itself below them, so callers just write.
+ */
 export class Spinner {
   private readonly ora?: Ora
   constructor(text: string) {
-    if (process.stderr.isTTY)
+    if (process.stderr.isTTY && (process.stderr.columns ?? 0) > 0)
       this.ora = ora({
         text,
         stream: process.stderr,
@@ -26,20 +30,8 @@ export class Spinner {
   set text(t: string) {
     if (this.ora) this.ora.text = t
   }
-  /** Writes around the spinner so its frame never mixes with the text. */
-  print(write: () => void): void {
-    this.ora?.clear()
-    write()
-    this.ora?.render()
-  }
   stop(): void {
     this.ora?.stop()
-  }
-  succeed(text?: string): void {
-    this.ora?.succeed(text)
-  }
-  fail(text?: string): void {
-    this.ora?.fail(text)
   }
 }
 
@@ -249,8 +241,7 @@ export async function afterSubmit(
           (h) => {
             const isError = h.Event?.Details?.IsError === 'true'
             // Bacalhau shows the first event, then execution-level events and job errors.
-            if (first || h.Type === 'ExecutionLevel' || isError)
-              spinner.print(() => ctx.out(formatProgressEvent(h)))
+            if (first || h.Type === 'ExecutionLevel' || isError) ctx.out(formatProgressEvent(h))
             first = false
           },
         )
