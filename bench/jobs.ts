@@ -31,23 +31,31 @@ async function submit(apiUrl: string, job: unknown): Promise<Submitted> {
   return { id: body.JobID, submittedMs }
 }
 
-async function completedAtMs(apiUrl: string, ids: string[], timeoutMs = 120_000): Promise<Map<string, number>> {
+async function completedAtMs(
+  apiUrl: string,
+  ids: string[],
+  timeoutMs = 120_000,
+): Promise<Map<string, number>> {
   const done = new Map<string, number>()
   const end = Date.now() + timeoutMs
   while (done.size < ids.length) {
     if (Date.now() > end) throw new Error(`only ${done.size}/${ids.length} jobs completed`)
     const res = await fetch(`${apiUrl}/api/v1/orchestrator/jobs?order_by=modified_at`)
-    const body = parseJson(await res.text()) as { Items: Array<{ ID: string; State: { StateType: string }; ModifyTime: bigint }> }
+    const body = parseJson(await res.text()) as {
+      Items: Array<{ ID: string; State: { StateType: string }; ModifyTime: bigint }>
+    }
     for (const j of body.Items) {
       if (j.State.StateType === 'Failed') throw new Error(`job ${j.ID} failed`)
-      if (j.State.StateType === 'Completed' && !done.has(j.ID)) done.set(j.ID, Number(BigInt(j.ModifyTime) / 1000n) / 1000)
+      if (j.State.StateType === 'Completed' && !done.has(j.ID))
+        done.set(j.ID, Number(BigInt(j.ModifyTime) / 1000n) / 1000)
     }
     if (done.size < ids.length) await new Promise((r) => setTimeout(r, 1000))
   }
   return done
 }
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
 
 async function latency(apiUrl: string, job: () => unknown, count: number, ratePerS: number) {
   const subs: Submitted[] = []
@@ -55,9 +63,18 @@ async function latency(apiUrl: string, job: () => unknown, count: number, ratePe
     subs.push(await submit(apiUrl, job()))
     await new Promise((r) => setTimeout(r, 1000 / ratePerS))
   }
-  const done = await completedAtMs(apiUrl, subs.map((s) => s.id))
+  const done = await completedAtMs(
+    apiUrl,
+    subs.map((s) => s.id),
+  )
   const lat = subs.map((s) => done.get(s.id)! - s.submittedMs).sort((a, b) => a - b)
-  return { jobs: count, ratePerS, p50Ms: round(pct(lat, 50)), p99Ms: round(pct(lat, 99)), maxMs: round(lat[lat.length - 1]) }
+  return {
+    jobs: count,
+    ratePerS,
+    p50Ms: round(pct(lat, 50)),
+    p99Ms: round(pct(lat, 99)),
+    maxMs: round(lat[lat.length - 1]),
+  }
 }
 
 async function throughput(apiUrl: string, job: () => unknown, count: number, inFlight: number) {
@@ -72,10 +89,19 @@ async function throughput(apiUrl: string, job: () => unknown, count: number, inF
   const start = wallNowMs()
   await Promise.all(Array.from({ length: inFlight }, worker))
   const submitSecs = (wallNowMs() - start) / 1000
-  const done = await completedAtMs(apiUrl, subs.map((s) => s.id))
+  const done = await completedAtMs(
+    apiUrl,
+    subs.map((s) => s.id),
+  )
   const last = Math.max(...done.values())
   const secs = (last - start) / 1000
-  return { jobs: count, inFlight, seconds: round(secs), jobsPerS: Math.round(count / secs), submitSeconds: round(submitSecs) }
+  return {
+    jobs: count,
+    inFlight,
+    seconds: round(secs),
+    jobsPerS: Math.round(count / secs),
+    submitSeconds: round(submitSecs),
+  }
 }
 
 const round = (n: number) => Math.round(n * 10) / 10
@@ -91,7 +117,15 @@ async function main() {
       {
         Name: 'main',
         Engine: { Type: 'wasm', Params: { EntryModule: '/app/hello.wasm', Entrypoint: '_start' } },
-        InputSources: [{ Target: '/app/hello.wasm', Source: { Type: 'inline', Params: { URL: `data:application/wasm;base64,${hello.toString('base64')}` } } }],
+        InputSources: [
+          {
+            Target: '/app/hello.wasm',
+            Source: {
+              Type: 'inline',
+              Params: { URL: `data:application/wasm;base64,${hello.toString('base64')}` },
+            },
+          },
+        ],
       },
     ],
   })

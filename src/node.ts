@@ -8,19 +8,34 @@ import { createLogger } from './util/logger.js'
 
 const program = new Command('node')
   .description('Run a Bacalhau-compatible node')
-  .addOption(new Option('--role <role>', 'node role').choices(['hybrid', 'orchestrator', 'compute']).default('hybrid'))
+  .addOption(
+    new Option('--role <role>', 'node role').choices(['hybrid', 'orchestrator', 'compute']).default('hybrid'),
+  )
   .option('--api-host <host>', 'REST API listen host')
   .option('--api-port <port>', 'REST API listen port (0 picks a free port)')
   .option('--data-dir <dir>', 'data directory (default ~/.bacalhau, or $BACALHAU_DIR)')
   .option('--name <name>', 'node name, used on first start only')
-  .option('-c, --config <value>', 'config file or Key=value (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .option(
+    '-c, --config <value>',
+    'config file or Key=value (repeatable)',
+    (v: string, acc: string[]) => [...acc, v],
+    [] as string[],
+  )
   .showHelpAfterError()
 
 program.parse()
-const o = program.opts<{ role: string; apiHost?: string; apiPort?: string; dataDir?: string; name?: string; config: string[] }>()
+const o = program.opts<{
+  role: string
+  apiHost?: string
+  apiPort?: string
+  dataDir?: string
+  name?: string
+  config: string[]
+}>()
 
 async function main(): Promise<void> {
-  if (o.apiPort !== undefined && !/^\d+$/.test(o.apiPort)) throw new Error(`--api-port: invalid port "${o.apiPort}"`)
+  if (o.apiPort !== undefined && !/^\d+$/.test(o.apiPort))
+    throw new Error(`--api-port: invalid port "${o.apiPort}"`)
   const { config } = loadConfig({
     configFlags: o.config,
     flags: {

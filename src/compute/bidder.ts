@@ -59,10 +59,14 @@ export function bid(ctx: BidContext): string | undefined {
     }
   }
   if (ctx.admission.Locality === 'local') {
-    const remote = (task.InputSources ?? []).filter((i) => !['local', 'localdirectory', 'inline'].includes((i.Source?.Type ?? '').toLowerCase()))
+    const remote = (task.InputSources ?? []).filter(
+      (i) => !['local', 'localdirectory', 'inline'].includes((i.Source?.Type ?? '').toLowerCase()),
+    )
     if (remote.length) reasons.push('this node only accepts jobs whose inputs are already local')
   }
   if (!fitsIn(ctx.usage, ctx.maxCapacity))
     reasons.push(`insufficient resources - ${describeShortfall(ctx.usage, ctx.maxCapacity)}`)
-  return reasons.length ? reasons.map((r) => (r.startsWith('rejected bid') ? r : `rejected bid: ${r}`)).join('; ') : undefined
+  return reasons.length
+    ? reasons.map((r) => (r.startsWith('rejected bid') ? r : `rejected bid: ${r}`)).join('; ')
+    : undefined
 }

@@ -16,12 +16,19 @@ export function hostTotals(dataDir: string): ResourcesUsage {
   return { CPU: os.cpus().length, Memory: os.totalmem(), Disk: disk, GPU: 0 }
 }
 
-function scale(value: string, total: number, parse: (v: string) => number, what: string, floorInt = false): number {
+function scale(
+  value: string,
+  total: number,
+  parse: (v: string) => number,
+  what: string,
+  floorInt = false,
+): number {
   const v = value.trim()
   const pct = /^(\d+(?:\.\d+)?)%$/.exec(v)
   if (pct) {
     const p = Number(pct[1])
-    if (p < 0 || p > 100) throw new Error(`Compute.AllocatedCapacity.${what}: percentage must be between 0 and 100: ${value}`)
+    if (p < 0 || p > 100)
+      throw new Error(`Compute.AllocatedCapacity.${what}: percentage must be between 0 and 100: ${value}`)
     const n = (total * p) / 100
     return floorInt ? Math.floor(n) : n
   }
@@ -40,7 +47,9 @@ export function allocatedCapacity(
   const gpu = cfg.GPU ? scale(cfg.GPU, totals.GPU ?? 0, parseGpu, 'GPU', true) : 0
   return {
     CPU: cfg.CPU ? Math.round(scale(cfg.CPU, totals.CPU ?? 0, parseCpu, 'CPU') * 1000) / 1000 : 0,
-    Memory: cfg.Memory ? Math.floor(scale(cfg.Memory, totals.Memory ?? 0, (v) => parseBytes(v, 'memory'), 'Memory')) : 0,
+    Memory: cfg.Memory
+      ? Math.floor(scale(cfg.Memory, totals.Memory ?? 0, (v) => parseBytes(v, 'memory'), 'Memory'))
+      : 0,
     Disk: cfg.Disk ? Math.floor(scale(cfg.Disk, totals.Disk ?? 0, (v) => parseBytes(v, 'disk'), 'Disk')) : 0,
     // A percentage of a present GPU never rounds down to none.
     GPU: gpu === 0 && (totals.GPU ?? 0) > 0 && /%$/.test(cfg.GPU) && parseFloat(cfg.GPU) > 0 ? 1 : gpu,

@@ -67,7 +67,8 @@ export class ComputeNode {
   }
 
   async start(): Promise<void> {
-    for (const ex of this.opts.executors) if (await ex.isInstalled()) this.executors.set(ex.name.toLowerCase(), ex)
+    for (const ex of this.opts.executors)
+      if (await ex.isInstalled()) this.executors.set(ex.name.toLowerCase(), ex)
     // Whatever was in flight when the node went down cannot be resumed: fail it locally.
     // The orchestrator sees our new bootId and fails its copies, then reschedules.
     for (const rec of this.opts.store.unfinished()) {
@@ -188,7 +189,14 @@ export class ComputeNode {
   private async onAskForBid(execution: Execution, preApproved: boolean): Promise<void> {
     const job = execution.Job
     if (!job || !Array.isArray(job.Tasks)) {
-      this.send({ type: 'BidResult', nodeId: this.opts.nodeId, executionId: execution.ID, jobId: execution.JobID, accepted: false, reason: 'rejected bid: execution carries no job' })
+      this.send({
+        type: 'BidResult',
+        nodeId: this.opts.nodeId,
+        executionId: execution.ID,
+        jobId: execution.JobID,
+        accepted: false,
+        reason: 'rejected bid: execution carries no job',
+      })
       return
     }
     if (this.opts.store.get(execution.ID)) return // duplicate delivery
@@ -214,13 +222,28 @@ export class ComputeNode {
       rec.state = ES.AskForBidRejected
       rec.message = reason
       this.opts.store.put(rec)
-      this.send({ type: 'BidResult', nodeId: this.opts.nodeId, executionId: execution.ID, jobId: job.ID, accepted: false, reason })
+      this.send({
+        type: 'BidResult',
+        nodeId: this.opts.nodeId,
+        executionId: execution.ID,
+        jobId: job.ID,
+        accepted: false,
+        reason,
+      })
       return
     }
     rec.state = preApproved ? ES.BidAccepted : ES.AskForBidAccepted
     this.opts.store.put(rec)
     if (preApproved) this.enqueue(rec)
-    else this.send({ type: 'BidResult', nodeId: this.opts.nodeId, executionId: execution.ID, jobId: job.ID, accepted: true, reason: '' })
+    else
+      this.send({
+        type: 'BidResult',
+        nodeId: this.opts.nodeId,
+        executionId: execution.ID,
+        jobId: job.ID,
+        accepted: true,
+        reason: '',
+      })
   }
 
   private onBidAccepted(executionId: string): void {
@@ -265,7 +288,7 @@ export class ComputeNode {
 
   /** Starts every queued execution that fits in the free capacity, in queue order. */
   private pump(): void {
-    for (let i = 0; i < this.queue.length && !this.stopped; ) {
+    for (let i = 0; i < this.queue.length && !this.stopped;) {
       const rec = this.queue[i]
       const usage = this.usageOf(rec.execution.Job!)
       if (!this.capacity.tryReserve(usage)) {
@@ -291,7 +314,14 @@ export class ComputeNode {
     rec.state = state
     rec.ModifyTime = nowNanos()
     this.opts.store.put(rec)
-    this.send({ type: 'ExecutionProgress', nodeId: this.opts.nodeId, executionId: rec.execution.ID, jobId: rec.execution.JobID, state, message: '' })
+    this.send({
+      type: 'ExecutionProgress',
+      nodeId: this.opts.nodeId,
+      executionId: rec.execution.ID,
+      jobId: rec.execution.JobID,
+      state,
+      message: '',
+    })
   }
 
   private fail(rec: LocalExecution, message: string, topic: string): void {
@@ -301,7 +331,14 @@ export class ComputeNode {
     rec.message = message
     rec.ModifyTime = nowNanos()
     this.opts.store.put(rec)
-    this.send({ type: 'ComputeError', nodeId: this.opts.nodeId, executionId: rec.execution.ID, jobId: rec.execution.JobID, message, topic })
+    this.send({
+      type: 'ComputeError',
+      nodeId: this.opts.nodeId,
+      executionId: rec.execution.ID,
+      jobId: rec.execution.JobID,
+      message,
+      topic,
+    })
   }
 
   private executionDir(id: string): string {
@@ -334,7 +371,8 @@ export class ComputeNode {
       // Outputs: one writable folder per ResultPath; WASM tasks always get /outputs (the seed's promise).
       const resultPaths = [...(task.ResultPaths ?? [])]
       if (task.Engine?.Type.toLowerCase() === 'wasm' && !resultPaths.some((r) => r.Path === '/outputs'))
-        if (!resultPaths.some((r) => r.Name === 'outputs')) resultPaths.push({ Name: 'outputs', Path: '/outputs' })
+        if (!resultPaths.some((r) => r.Name === 'outputs'))
+          resultPaths.push({ Name: 'outputs', Path: '/outputs' })
       const outputs: PreparedOutput[] = resultPaths.map((r) => {
         const hostPath = path.join(resultsDir, r.Name)
         fs.mkdirSync(hostPath, { recursive: true, mode: 0o755 })
@@ -458,6 +496,10 @@ export class ComputeNode {
       if (isTerminalExecutionState(rec.state)) break
       await new Promise((r) => setTimeout(r, 100))
     }
-    yield* readLog(file, { follow: req.follow, tail: req.tail, live: this.liveLogs.get(req.executionId) }, signal)
+    yield* readLog(
+      file,
+      { follow: req.follow, tail: req.tail, live: this.liveLogs.get(req.executionId) },
+      signal,
+    )
   }
 }

@@ -23,10 +23,21 @@ export class ExecutionStore {
   private encode(rec: LocalExecution) {
     const { execution, ...rest } = rec
     const { CreateTime: _c, ModifyTime: _m, ...exec } = execution
-    const job = exec.Job ? { ...exec.Job, CreateTime: exec.Job.CreateTime.toString(), ModifyTime: exec.Job.ModifyTime.toString() } : undefined
+    const job = exec.Job
+      ? {
+          ...exec.Job,
+          CreateTime: exec.Job.CreateTime.toString(),
+          ModifyTime: exec.Job.ModifyTime.toString(),
+        }
+      : undefined
     return encodeTimed({
       ...rest,
-      execution: { ...exec, Job: job, ExecCreateTime: execution.CreateTime.toString(), ExecModifyTime: execution.ModifyTime.toString() },
+      execution: {
+        ...exec,
+        Job: job,
+        ExecCreateTime: execution.CreateTime.toString(),
+        ExecModifyTime: execution.ModifyTime.toString(),
+      },
     } as unknown as LocalExecution)
   }
 

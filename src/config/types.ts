@@ -22,7 +22,12 @@ export interface Config {
   Orchestrator: {
     Enabled: boolean
     NodeManager: { DisconnectTimeout: string; ManualApproval: boolean }
-    Scheduler: { WorkerCount: number; QueueBackoff: string; HousekeepingInterval: string; HousekeepingTimeout: string }
+    Scheduler: {
+      WorkerCount: number
+      QueueBackoff: string
+      HousekeepingInterval: string
+      HousekeepingTimeout: string
+    }
   }
   Compute: {
     Enabled: boolean
@@ -32,7 +37,12 @@ export interface Config {
     AllowListedLocalPaths: string[]
     Env: { AllowList: string[] }
   }
-  JobDefaults: { Batch: JobTypeDefaults; Ops: JobTypeDefaults; Service: JobTypeDefaults; Daemon: JobTypeDefaults }
+  JobDefaults: {
+    Batch: JobTypeDefaults
+    Ops: JobTypeDefaults
+    Service: JobTypeDefaults
+    Daemon: JobTypeDefaults
+  }
   JobAdmissionControl: {
     Locality: string
     RejectStatelessJobs: boolean
@@ -71,7 +81,12 @@ export function defaultConfig(): Config {
     Orchestrator: {
       Enabled: false,
       NodeManager: { DisconnectTimeout: '1m', ManualApproval: false },
-      Scheduler: { WorkerCount: os.cpus().length, QueueBackoff: '1m', HousekeepingInterval: '30s', HousekeepingTimeout: '2m' },
+      Scheduler: {
+        WorkerCount: os.cpus().length,
+        QueueBackoff: '1m',
+        HousekeepingInterval: '30s',
+        HousekeepingTimeout: '2m',
+      },
     },
     Compute: {
       Enabled: false,
@@ -109,7 +124,15 @@ export function parseDuration(value: string | number): number {
   if (typeof value === 'number') return value * 1000
   const v = value.trim()
   if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000
-  const unitMs: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60000, h: 3600000 }
+  const unitMs: Record<string, number> = {
+    ns: 1e-6,
+    us: 1e-3,
+    µs: 1e-3,
+    ms: 1,
+    s: 1000,
+    m: 60000,
+    h: 3600000,
+  }
   let total = 0
   let rest = v
   const re = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/

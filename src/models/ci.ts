@@ -22,7 +22,8 @@ export function ciObject<T extends z.ZodRawShape>(shape: T) {
 }
 
 /** A field Go would accept as absent or null. */
-export const nullish = <S extends z.ZodType>(s: S) => z.preprocess((v) => (v === null ? undefined : v), s.optional())
+export const nullish = <S extends z.ZodType>(s: S) =>
+  z.preprocess((v) => (v === null ? undefined : v), s.optional())
 
 export const stringMap = z.record(z.string(), z.string())
 

@@ -51,7 +51,8 @@ export const isTerminalExecutionState = (s: number) => terminalExecutionStates.h
 export const isDiscardedExecutionState = (s: number) => discardedExecutionStates.has(s)
 
 export const ExecutionDesiredStateType = { Pending: 0, Running: 1, Stopped: 2 } as const
-export type ExecutionDesiredStateType = (typeof ExecutionDesiredStateType)[keyof typeof ExecutionDesiredStateType]
+export type ExecutionDesiredStateType =
+  (typeof ExecutionDesiredStateType)[keyof typeof ExecutionDesiredStateType]
 export const desiredStateName = (s: number): string =>
   (Object.entries(ExecutionDesiredStateType).find(([, v]) => v === s)?.[0] as string) ?? 'Pending'
 

@@ -90,6 +90,7 @@ export function parseSelector(text: string): LabelSelectorRequirement[] {
       throw new Error(`invalid label selector term: '${t}'`)
     }
   }
-  for (const r of out) if (!operators.has(r.Operator)) throw new Error(`invalid label selector operator: ${r.Operator}`)
+  for (const r of out)
+    if (!operators.has(r.Operator)) throw new Error(`invalid label selector operator: ${r.Operator}`)
   return out
 }

@@ -94,7 +94,8 @@ function convertLegacyWasm(task: Task): void {
     params.Entrypoint = params.EntryPoint
     delete params.EntryPoint
   }
-  for (const k of Object.keys(params)) if (k.toLowerCase() === 'environmentvariables' && changed) delete params[k]
+  for (const k of Object.keys(params))
+    if (k.toLowerCase() === 'environmentvariables' && changed) delete params[k]
   task.Engine = { ...task.Engine, Params: params }
   task.InputSources = inputs
 }
@@ -108,7 +109,8 @@ export interface PreparedJob {
 export function prepareSubmittedJob(input: JobInput, ctx: TransformContext): PreparedJob {
   const warnings: string[] = []
   const type = input.Type.trim()
-  if (input.State && input.State.StateType !== 'Undefined') warnings.push('job state is ignored when submitting a job')
+  if (input.State && input.State.StateType !== 'Undefined')
+    warnings.push('job state is ignored when submitting a job')
   if (input.Revision) warnings.push('job revision is ignored when submitting a job')
   if (input.Version) warnings.push('job version is ignored when submitting a job')
   if (input.CreateTime) warnings.push('job create time is ignored when submitting a job')
@@ -151,7 +153,8 @@ export function prepareSubmittedJob(input: JobInput, ctx: TransformContext): Pre
       GPU: r.GPU || d.Resources.GPU || undefined,
     }
     if (type === 'batch' || type === 'ops') {
-      if (!t.Publisher?.Type && d.Publisher.Type) t.Publisher = { Type: d.Publisher.Type, Params: d.Publisher.Params }
+      if (!t.Publisher?.Type && d.Publisher.Type)
+        t.Publisher = { Type: d.Publisher.Type, Params: d.Publisher.Params }
       const to = { ...(t.Timeouts ?? {}) }
       const total = parseDuration(d.Timeouts.TotalTimeout) / 1000
       const exec = parseDuration(d.Timeouts.ExecutionTimeout) / 1000

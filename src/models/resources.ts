@@ -112,10 +112,12 @@ export function fitsIn(req: ResourcesUsage, avail: ResourcesUsage): boolean {
 /** Lists the quantities of `req` that exceed `avail`, for rejection messages. */
 export function describeShortfall(req: ResourcesUsage, avail: ResourcesUsage): string {
   const parts: string[] = []
-  if ((req.CPU ?? 0) > (avail.CPU ?? 0) + 1e-9) parts.push(`CPU requested ${req.CPU}, available ${avail.CPU ?? 0}`)
+  if ((req.CPU ?? 0) > (avail.CPU ?? 0) + 1e-9)
+    parts.push(`CPU requested ${req.CPU}, available ${avail.CPU ?? 0}`)
   if ((req.Memory ?? 0) > (avail.Memory ?? 0))
     parts.push(`memory requested ${req.Memory}, available ${avail.Memory ?? 0}`)
-  if ((req.Disk ?? 0) > (avail.Disk ?? 0)) parts.push(`disk requested ${req.Disk}, available ${avail.Disk ?? 0}`)
+  if ((req.Disk ?? 0) > (avail.Disk ?? 0))
+    parts.push(`disk requested ${req.Disk}, available ${avail.Disk ?? 0}`)
   if ((req.GPU ?? 0) > (avail.GPU ?? 0)) parts.push(`GPU requested ${req.GPU}, available ${avail.GPU ?? 0}`)
   return parts.join('; ')
 }

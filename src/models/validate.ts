@@ -17,7 +17,9 @@ function taskErrors(t: Task): string[] {
     if (!k) e.push('environment variable name cannot be empty')
     else if (k.toUpperCase() !== k) e.push(`environment variable '${k}' must be uppercase`)
     else if (!envName.test(k))
-      e.push(`environment variable '${k}' must start with a letter and contain only letters, digits and underscores`)
+      e.push(
+        `environment variable '${k}' must start with a letter and contain only letters, digits and underscores`,
+      )
     else if (k.startsWith('BACALHAU_')) e.push(`environment variable '${k}' cannot start with BACALHAU_`)
     if (v === '') e.push(`environment variable '${k}' cannot have empty value`)
   }
@@ -25,8 +27,10 @@ function taskErrors(t: Task): string[] {
   else if (!t.Engine.Type.trim()) e.push('invalid engine: missing spec type')
   const to = t.Timeouts
   if (to) {
-    if ((to.QueueTimeout ?? 0) < 0) e.push(`invalid timeouts: invalid queue timeout value: ${to.QueueTimeout}s`)
-    if ((to.TotalTimeout ?? 0) < 0) e.push(`invalid timeouts: invalid total timeout value: ${to.TotalTimeout}s`)
+    if ((to.QueueTimeout ?? 0) < 0)
+      e.push(`invalid timeouts: invalid queue timeout value: ${to.QueueTimeout}s`)
+    if ((to.TotalTimeout ?? 0) < 0)
+      e.push(`invalid timeouts: invalid total timeout value: ${to.TotalTimeout}s`)
     if ((to.ExecutionTimeout ?? 0) < 0)
       e.push(`invalid timeouts: invalid execution timeout value: ${to.ExecutionTimeout}s`)
   }
@@ -58,22 +62,27 @@ function taskErrors(t: Task): string[] {
   }
   const net = t.Network
   if (net) {
-    if ((net.Domains?.length ?? 0) > 0 && net.Type !== 'HTTP') e.push('domains can only be set for HTTP network mode')
-    for (const d of net.Domains ?? []) if (!domainPattern.test(d) && !ipPattern.test(d)) e.push(`invalid domain "${d}"`)
+    if ((net.Domains?.length ?? 0) > 0 && net.Type !== 'HTTP')
+      e.push('domains can only be set for HTTP network mode')
+    for (const d of net.Domains ?? [])
+      if (!domainPattern.test(d) && !ipPattern.test(d)) e.push(`invalid domain "${d}"`)
     const ports = net.Ports ?? []
     if (ports.length > 0 && !['Host', 'Full', 'Bridge'].includes(net.Type))
       e.push('ports can only be set for Host or Bridge network modes')
     const seen = new Set<string>()
     for (const p of ports) {
       if (!p.Name) e.push('port mapping name is required')
-      else if (!portName.test(p.Name)) e.push(`port mapping name '${p.Name}' must be a valid environment variable name`)
+      else if (!portName.test(p.Name))
+        e.push(`port mapping name '${p.Name}' must be a valid environment variable name`)
       else if (seen.has(p.Name)) e.push(`duplicate port mapping name '${p.Name}'`)
       seen.add(p.Name)
       const s = p.Static ?? 0
       if (s > 0 && s < 1024) e.push(`static port ${s} is in privileged port range (1-1023)`)
       if (s > 65535) e.push(`static port ${s} is above maximum valid port 65535`)
-      if (p.Target !== undefined && (p.Target < 0 || p.Target > 65535)) e.push(`invalid target port ${p.Target}`)
-      if (net.Type === 'Host' && (p.Target ?? 0) !== 0) e.push('target ports cannot be set for Host network mode')
+      if (p.Target !== undefined && (p.Target < 0 || p.Target > 65535))
+        e.push(`invalid target port ${p.Target}`)
+      if (net.Type === 'Host' && (p.Target ?? 0) !== 0)
+        e.push('target ports cannot be set for Host network mode')
     }
   }
   return e.map((m) => `task ${t.Name} validation failed: ${m}`)
@@ -105,7 +114,8 @@ export function storeErrors(job: Job): string[] {
   if (job.Name.includes('\0')) e.push('job Name contains a null character')
   if (!job.Namespace.trim()) e.push('job must be in a namespace')
   for (const t of job.Tasks) {
-    if ((t.ResultPaths?.length ?? 0) > 0 && !t.Publisher?.Type) e.push('publisher must be set if result paths are set')
+    if ((t.ResultPaths?.length ?? 0) > 0 && !t.Publisher?.Type)
+      e.push('publisher must be set if result paths are set')
     const to = t.Timeouts ?? {}
     const total = to.TotalTimeout ?? 0
     if (total > 0 && (to.ExecutionTimeout ?? 0) + (to.QueueTimeout ?? 0) > total)

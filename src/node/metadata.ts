@@ -23,7 +23,11 @@ function newNodeName(provider: string): string {
 }
 
 /** Reads the metadata file, creating it (and the node name) on first start. */
-export function loadOrCreateMetadata(dataDir: string, nameProvider: string, requestedName?: string): SystemMetadata {
+export function loadOrCreateMetadata(
+  dataDir: string,
+  nameProvider: string,
+  requestedName?: string,
+): SystemMetadata {
   const file = path.join(dataDir, 'system_metadata.yaml')
   let meta: Partial<SystemMetadata> = {}
   if (fs.existsSync(file)) {

@@ -46,7 +46,10 @@ function maskSecrets(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(maskSecrets)
   if (value && typeof value === 'object')
     return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, SECRET_KEYS.test(k) && typeof v === 'string' && v ? '********' : maskSecrets(v)]),
+      Object.entries(value).map(([k, v]) => [
+        k,
+        SECRET_KEYS.test(k) && typeof v === 'string' && v ? '********' : maskSecrets(v),
+      ]),
     )
   return value
 }
@@ -178,7 +181,10 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
     fs.writeFileSync(runFile, `export BACALHAU_API_HOST=${host}\nexport BACALHAU_API_PORT=${api.port()}\n`)
     cleanups.push(() => fs.rmSync(runFile, { force: true }))
 
-    log.info({ nodeId, api: api.url(), orchestrator: isOrchestrator, compute: isCompute, dataDir }, 'node started')
+    log.info(
+      { nodeId, api: api.url(), orchestrator: isOrchestrator, compute: isCompute, dataDir },
+      'node started',
+    )
     return { nodeId, apiUrl: api.url(), orchestrator, compute, stop: stopAll }
   } catch (err) {
     await stopAll()

@@ -25,7 +25,11 @@ export class NodeManager {
 
   constructor(
     private readonly self: NodeInfo,
-    private readonly opts: { manualApproval: boolean; disconnectTimeoutMs: number; persistence?: NodePersistence },
+    private readonly opts: {
+      manualApproval: boolean
+      disconnectTimeoutMs: number
+      persistence?: NodePersistence
+    },
   ) {
     // Known nodes come back as connected with a fresh deadline: they get one disconnect
     // timeout to report in before their executions are given up.
@@ -110,7 +114,8 @@ export class NodeManager {
   schedulable(): NodeInfo[] {
     const out: NodeInfo[] = []
     for (const rec of this.nodes.values())
-      if (rec.state.Membership === 'APPROVED' && rec.state.Connection === 'CONNECTED') out.push(rec.state.Info)
+      if (rec.state.Membership === 'APPROVED' && rec.state.Connection === 'CONNECTED')
+        out.push(rec.state.Info)
     return out
   }
 
@@ -126,7 +131,12 @@ export class NodeManager {
       Info: this.self,
       Membership: 'APPROVED',
       Connection: 'CONNECTED',
-      ConnectionState: { Status: 'CONNECTED', LastHeartbeat: now, ConnectedSince: now, DisconnectedSince: ZERO_TIME },
+      ConnectionState: {
+        Status: 'CONNECTED',
+        LastHeartbeat: now,
+        ConnectedSince: now,
+        DisconnectedSince: ZERO_TIME,
+      },
     }
     let all = [...this.nodes.values()].map((r) => r.state)
     if (!this.nodes.has(this.self.NodeID)) all.unshift(selfState)
@@ -134,7 +144,8 @@ export class NodeManager {
     if (q.filterApproval) all = all.filter((n) => n.Membership === q.filterApproval!.toUpperCase())
     if (q.filterStatus) all = all.filter((n) => n.Connection === q.filterStatus!.toUpperCase())
     const order = q.orderBy ?? ''
-    const cap = (n: NodeState, k: 'CPU' | 'Memory' | 'Disk' | 'GPU') => n.Info.ComputeNodeInfo.AvailableCapacity[k] ?? 0
+    const cap = (n: NodeState, k: 'CPU' | 'Memory' | 'Disk' | 'GPU') =>
+      n.Info.ComputeNodeInfo.AvailableCapacity[k] ?? 0
     const sorters: Record<string, (a: NodeState, b: NodeState) => number> = {
       '': (a, b) => a.Info.NodeID.localeCompare(b.Info.NodeID),
       id: (a, b) => a.Info.NodeID.localeCompare(b.Info.NodeID),
@@ -147,7 +158,8 @@ export class NodeManager {
       status: (a, b) => a.Membership.localeCompare(b.Membership),
     }
     const sorter = sorters[order]
-    if (!sorter) throw new BacalhauError(`invalid order_by: ${order}`, { code: 'BadRequest', component: 'NodesManager' })
+    if (!sorter)
+      throw new BacalhauError(`invalid order_by: ${order}`, { code: 'BadRequest', component: 'NodesManager' })
     all.sort(sorter)
     if (q.reverse) all.reverse()
     if (q.limit && q.limit > 0) all = all.slice(0, q.limit)
@@ -172,17 +184,27 @@ export class NodeManager {
   action(prefix: string, action: string): void {
     const node = this.get(prefix)
     const rec = this.nodes.get(node.Info.NodeID)
-    if (!rec) throw new BacalhauError(`cannot ${action} the orchestrator itself`, { code: 'BadRequest', component: 'NodesManager' })
+    if (!rec)
+      throw new BacalhauError(`cannot ${action} the orchestrator itself`, {
+        code: 'BadRequest',
+        component: 'NodesManager',
+      })
     switch (action) {
       case 'approve':
         if (rec.state.Membership === 'APPROVED')
-          throw new BacalhauError('node already approved', { code: 'ConflictNodeState', component: 'NodesManager' })
+          throw new BacalhauError('node already approved', {
+            code: 'ConflictNodeState',
+            component: 'NodesManager',
+          })
         rec.state.Membership = 'APPROVED'
         this.persist(node.Info.NodeID)
         return
       case 'reject':
         if (rec.state.Membership === 'REJECTED')
-          throw new BacalhauError('node already rejected', { code: 'ConflictNodeState', component: 'NodesManager' })
+          throw new BacalhauError('node already rejected', {
+            code: 'ConflictNodeState',
+            component: 'NodesManager',
+          })
         rec.state.Membership = 'REJECTED'
         this.markDisconnected(node.Info.NodeID, 'node rejected')
         this.persist(node.Info.NodeID)

@@ -43,7 +43,8 @@ import type { JobStore } from './store.js'
 
 const MAX_NEW_EXECUTIONS_PER_EVAL = 20
 const shortId = (id: string) => id.replace(/^([a-z]-)?(.{8}).*$/, '$1$2')
-const isFullId = (id: string) => /^([a-z]-)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)
+const isFullId = (id: string) =>
+  /^([a-z]-)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)
 
 export interface OrchestratorEvents {
   jobState: [job: Job]
@@ -88,7 +89,10 @@ export class Orchestrator implements OrchestratorApi {
     const pending = this.store.pendingEvaluations()
     for (const ev of pending) this.broker.enqueue(ev.JobID, ev.ID)
     for (const jobId of this.store.nonTerminalJobIds()) this.broker.enqueue(jobId, '')
-    const interval = Math.min(parseDuration(this.opts.config.Orchestrator.Scheduler.HousekeepingInterval), 30_000)
+    const interval = Math.min(
+      parseDuration(this.opts.config.Orchestrator.Scheduler.HousekeepingInterval),
+      30_000,
+    )
     this.housekeeping = setInterval(() => this.runHousekeeping(), Math.max(interval, 200))
     this.housekeeping.unref()
   }
@@ -113,7 +117,8 @@ export class Orchestrator implements OrchestratorApi {
       serverInstanceId: this.opts.instanceId,
     })
     const invalid = storeErrors(job)
-    if (invalid.length) throw new BacalhauError(invalid.join('\n'), { code: 'BadRequest', component: 'JobStore' })
+    if (invalid.length)
+      throw new BacalhauError(invalid.join('\n'), { code: 'BadRequest', component: 'JobStore' })
 
     const existingId = this.store.jobIdByName(job.Namespace, job.Name)
     const evaluation = this.store.tx(() => {
@@ -126,7 +131,11 @@ export class Orchestrator implements OrchestratorApi {
       return this.newEvaluation(job, 'job-register')
     })
     this.broker.enqueue(evaluation.JobID, evaluation.ID)
-    return { JobID: evaluation.JobID, EvaluationID: evaluation.ID, Warnings: warnings.length ? warnings : null }
+    return {
+      JobID: evaluation.JobID,
+      EvaluationID: evaluation.ID,
+      Warnings: warnings.length ? warnings : null,
+    }
   }
 
   private updateExistingJob(id: string, incoming: Job, force: boolean, now: bigint): Evaluation {
@@ -141,14 +150,20 @@ export class Orchestrator implements OrchestratorApi {
         Meta: Object.fromEntries(Object.entries(j.Meta).filter(([k]) => !k.startsWith('bacalhau.org/'))),
       })
     if (!force && comparable(current) === comparable(incoming))
-      throw new BacalhauError(`no changes detected for new job spec. Job Name: '${current.Name}', Job Id: '${current.ID}'`, {
-        hint: 'Use the --force flag to override this warning',
-      })
+      throw new BacalhauError(
+        `no changes detected for new job spec. Job Name: '${current.Name}', Job Id: '${current.ID}'`,
+        {
+          hint: 'Use the --force flag to override this warning',
+        },
+      )
     if (current.Type !== incoming.Type)
-      throw new BacalhauError(`cannot change job type from ${current.Type} to ${incoming.Type} during update`, {
-        code: 'BadRequest',
-        component: 'JobStore',
-      })
+      throw new BacalhauError(
+        `cannot change job type from ${current.Type} to ${incoming.Type} during update`,
+        {
+          code: 'BadRequest',
+          component: 'JobStore',
+        },
+      )
     const updated: Job = {
       ...current,
       Priority: incoming.Priority,
@@ -197,7 +212,13 @@ export class Orchestrator implements OrchestratorApi {
   // ---------------------------------------------------------------- history helpers
 
   private jobEvent(job: Job, ev: JobHistory['Event']): void {
-    this.store.appendHistory({ Type: 'JobLevel', JobID: job.ID, JobVersion: job.Version, Event: ev, Time: ev.Timestamp })
+    this.store.appendHistory({
+      Type: 'JobLevel',
+      JobID: job.ID,
+      JobVersion: job.Version,
+      Event: ev,
+      Time: ev.Timestamp,
+    })
   }
 
   private execEvent(e: Execution, ev: JobHistory['Event']): void {
@@ -211,14 +232,22 @@ export class Orchestrator implements OrchestratorApi {
     })
   }
 
-  private setJobState(job: Job, state: JobStateType, message?: string, details?: Record<string, string>): void {
+  private setJobState(
+    job: Job,
+    state: JobStateType,
+    message?: string,
+    details?: Record<string, string>,
+  ): void {
     if (job.State.StateType === state) return
     if (isTerminalJobState(job.State.StateType)) return
     job.State = { StateType: state, ...(message ? { Message: message } : {}) }
     job.Revision++
     job.ModifyTime = nowNanos()
     this.store.updateJob(job)
-    const ev = event(Topic.StateUpdate, message ? `${state}. ${message}` : state, { NewState: state, ...details })
+    const ev = event(Topic.StateUpdate, message ? `${state}. ${message}` : state, {
+      NewState: state,
+      ...details,
+    })
     this.jobEvent(job, ev)
     this.events.emit('jobState', job)
   }
@@ -243,7 +272,11 @@ export class Orchestrator implements OrchestratorApi {
     this.saveExecution(e, { compute: ES.Cancelled, desired: Desired.Stopped, message: reason })
     this.execEvent(e, event(Topic.Scheduling, reason))
     if (wasDispatched)
-      out.push({ nodeId: e.NodeID, executionId: e.ID, message: { type: 'CancelExecution', executionId: e.ID, jobId: e.JobID, reason } })
+      out.push({
+        nodeId: e.NodeID,
+        executionId: e.ID,
+        message: { type: 'CancelExecution', executionId: e.ID, jobId: e.JobID, reason },
+      })
   }
 
   private failExecution(e: Execution, reason: string, topic: string = Topic.Scheduling): void {
@@ -276,11 +309,19 @@ export class Orchestrator implements OrchestratorApi {
 
   private dispatch(o: Outbox[number]): void {
     this.transport.sendToCompute(o.nodeId, o.message).catch((err: Error) => {
-      this.log.warn({ err: err.message, node: o.nodeId, type: o.message.type }, 'could not reach compute node')
+      this.log.warn(
+        { err: err.message, node: o.nodeId, type: o.message.type },
+        'could not reach compute node',
+      )
       if (o.message.type === 'CancelExecution') return
       const e = this.store.getExecution(o.executionId)
       if (!e) return
-      this.store.tx(() => this.failExecution(e, `Execution failed because node ${shortId(o.nodeId)} is unreachable: ${err.message}`))
+      this.store.tx(() =>
+        this.failExecution(
+          e,
+          `Execution failed because node ${shortId(o.nodeId)} is unreachable: ${err.message}`,
+        ),
+      )
       this.reevaluate(e.JobID, 'exec-failure')
     })
   }
@@ -322,32 +363,58 @@ export class Orchestrator implements OrchestratorApi {
       const active = mine.filter((e) => !isTerminalExecutionState(e.ComputeState.StateType))
       if (done && job.Type === 'batch') {
         completed++
-        for (const e of active) this.cancelExecution(e, 'Execution stop requested because there are more executions than needed', out)
+        for (const e of active)
+          this.cancelExecution(
+            e,
+            'Execution stop requested because there are more executions than needed',
+            out,
+          )
         continue
       }
       const running = active.filter((e) => e.DesiredState.StateType === Desired.Running)
       const accepted = active
-        .filter((e) => e.ComputeState.StateType === ES.AskForBidAccepted && e.DesiredState.StateType === Desired.Pending)
+        .filter(
+          (e) =>
+            e.ComputeState.StateType === ES.AskForBidAccepted && e.DesiredState.StateType === Desired.Pending,
+        )
         .sort((a, b) => (a.CreateTime < b.CreateTime ? -1 : 1))
       if (running.length === 0 && accepted.length > 0) {
         const winner = accepted.shift()!
         this.saveExecution(winner, { compute: ES.BidAccepted, desired: Desired.Running })
         this.execEvent(winner, event(Topic.Execution, 'Running'))
-        out.push({ nodeId: winner.NodeID, executionId: winner.ID, message: { type: 'BidAccepted', executionId: winner.ID, jobId: job.ID } })
+        out.push({
+          nodeId: winner.NodeID,
+          executionId: winner.ID,
+          message: { type: 'BidAccepted', executionId: winner.ID, jobId: job.ID },
+        })
         running.push(winner)
         approvedAny = true
       }
       if (running.length > 0) {
         for (const e of accepted) {
-          this.saveExecution(e, { compute: ES.BidRejected, desired: Desired.Stopped, message: 'bid rejected: partition already running' })
-          out.push({ nodeId: e.NodeID, executionId: e.ID, message: { type: 'BidRejected', executionId: e.ID, jobId: job.ID, reason: 'partition already running' } })
+          this.saveExecution(e, {
+            compute: ES.BidRejected,
+            desired: Desired.Stopped,
+            message: 'bid rejected: partition already running',
+          })
+          out.push({
+            nodeId: e.NodeID,
+            executionId: e.ID,
+            message: {
+              type: 'BidRejected',
+              executionId: e.ID,
+              jobId: job.ID,
+              reason: 'partition already running',
+            },
+          })
         }
         continue
       }
       if (active.length > 0) continue // waiting for a bid answer
       missing.push(p)
     }
-    if (approvedAny && (job.State.StateType === 'Pending' || job.State.StateType === 'Queued')) this.setJobState(job, 'Running')
+    if (approvedAny && (job.State.StateType === 'Pending' || job.State.StateType === 'Queued'))
+      this.setJobState(job, 'Running')
     if (job.Type === 'batch' && job.Count > 0 && completed >= job.Count) {
       this.setJobState(job, 'Completed')
       return
@@ -379,12 +446,19 @@ export class Orchestrator implements OrchestratorApi {
     }
   }
 
-  private placeExecutions(job: Job, executions: Execution[], partitions: number[], out: Outbox, preApproved: boolean): void {
+  private placeExecutions(
+    job: Job,
+    executions: Execution[],
+    partitions: number[],
+    out: Outbox,
+    preApproved: boolean,
+  ): void {
     const ranked = rankNodes(job, this.nodes.schedulable(), executions)
     const suitable = ranked.filter((r) => r.rank >= 0)
     const n = Math.min(partitions.length, suitable.length, MAX_NEW_EXECUTIONS_PER_EVAL)
     for (let i = 0; i < n; i++) this.createExecution(job, suitable[i].node, partitions[i], preApproved, out)
-    if (partitions.length > MAX_NEW_EXECUTIONS_PER_EVAL && suitable.length > n) this.reevaluate(job.ID, 'job-queue', 100)
+    if (partitions.length > MAX_NEW_EXECUTIONS_PER_EVAL && suitable.length > n)
+      this.reevaluate(job.ID, 'job-queue', 100)
     if (suitable.length >= partitions.length || n === MAX_NEW_EXECUTIONS_PER_EVAL) return
 
     const message = this.notEnoughNodes(job, partitions.length, ranked)
@@ -415,7 +489,13 @@ export class Orchestrator implements OrchestratorApi {
     return msg
   }
 
-  private createExecution(job: Job, node: NodeInfo, partition: number, preApproved: boolean, out: Outbox): void {
+  private createExecution(
+    job: Job,
+    node: NodeInfo,
+    partition: number,
+    preApproved: boolean,
+    out: Outbox,
+  ): void {
     const now = nowNanos()
     const e: Execution = {
       ID: `e-${randomUUID()}`,
@@ -439,11 +519,18 @@ export class Orchestrator implements OrchestratorApi {
       ModifyTime: now,
     }
     this.store.insertExecution(e)
-    this.execEvent(e, event(Topic.Scheduling, `Requested execution on ${shortId(node.NodeID)}`, { NodeID: node.NodeID }))
+    this.execEvent(
+      e,
+      event(Topic.Scheduling, `Requested execution on ${shortId(node.NodeID)}`, { NodeID: node.NodeID }),
+    )
     out.push({
       nodeId: node.NodeID,
       executionId: e.ID,
-      message: { type: 'AskForBid', execution: { ...e, Job: job } as unknown as Record<string, unknown>, preApproved },
+      message: {
+        type: 'AskForBid',
+        execution: { ...e, Job: job } as unknown as Record<string, unknown>,
+        preApproved,
+      },
     })
   }
 
@@ -462,14 +549,20 @@ export class Orchestrator implements OrchestratorApi {
         switch (m.type) {
           case 'BidResult':
             if (m.accepted) {
-              if (e.DesiredState.StateType === Desired.Pending) this.saveExecution(e, { compute: ES.AskForBidAccepted })
+              if (e.DesiredState.StateType === Desired.Pending)
+                this.saveExecution(e, { compute: ES.AskForBidAccepted })
             } else {
-              this.saveExecution(e, { compute: ES.AskForBidRejected, desired: Desired.Stopped, message: m.reason })
+              this.saveExecution(e, {
+                compute: ES.AskForBidRejected,
+                desired: Desired.Stopped,
+                message: m.reason,
+              })
               this.execEvent(e, errorEvent('Exec Scanning', m.reason))
             }
             break
           case 'ExecutionProgress':
-            if (m.state === ES.Running || m.state === ES.Publishing) this.saveExecution(e, { compute: m.state })
+            if (m.state === ES.Running || m.state === ES.Publishing)
+              this.saveExecution(e, { compute: m.state })
             return
           case 'RunResult':
             e.PublishedResult = m.publishedResult
@@ -479,7 +572,10 @@ export class Orchestrator implements OrchestratorApi {
             break
           case 'ComputeError':
             this.saveExecution(e, { compute: ES.Failed, desired: Desired.Stopped, message: m.message })
-            this.execEvent(e, errorEvent(m.topic, m.message, { FailsExecution: 'true', ...(m.details ?? {}) }))
+            this.execEvent(
+              e,
+              errorEvent(m.topic, m.message, { FailsExecution: 'true', ...(m.details ?? {}) }),
+            )
             break
         }
         this.reevaluate(e.JobID, m.type === 'ComputeError' ? 'exec-failure' : 'exec-update')
@@ -523,7 +619,12 @@ export class Orchestrator implements OrchestratorApi {
           const total = job.Tasks[0]?.Timeouts?.TotalTimeout ?? 0
           if (total > 0 && now - Number(job.CreateTime / 1_000_000n) > total * 1000) {
             const msg = `Job timed out. Job took longer than ${formatDuration(total * 1000)}`
-            this.jobEvent(job, errorEvent(Topic.JobTimeout, msg, { Hint: 'Increase the job timeout or check what the job is doing' }))
+            this.jobEvent(
+              job,
+              errorEvent(Topic.JobTimeout, msg, {
+                Hint: 'Increase the job timeout or check what the job is doing',
+              }),
+            )
             this.setJobState(job, 'Failed', msg)
             touched.add(id)
           }
@@ -574,12 +675,19 @@ export class Orchestrator implements OrchestratorApi {
       offset = t.offset
     }
     if (sortBy !== '' && sortBy !== 'created_at' && sortBy !== 'modified_at')
-      throw new BacalhauError(`OrderBy ${sortBy} not supported for listJobs (use created_at or modified_at)`, {
-        code: 'BadRequest',
-        component: 'APIServer',
-      })
+      throw new BacalhauError(
+        `OrderBy ${sortBy} not supported for listJobs (use created_at or modified_at)`,
+        {
+          code: 'BadRequest',
+          component: 'APIServer',
+        },
+      )
     const ns = q.namespace && q.namespace !== '*' ? q.namespace : undefined
-    let jobs = this.store.listJobs({ orderBy: sortBy === 'modified_at' ? 'modify_time' : 'create_time', reverse, namespace: ns })
+    let jobs = this.store.listJobs({
+      orderBy: sortBy === 'modified_at' ? 'modify_time' : 'create_time',
+      reverse,
+      namespace: ns,
+    })
     if (q.labels?.length) {
       jobs = jobs.filter((j) => selectorMatches(q.labels!, j.Labels ?? {}))
     }
@@ -587,7 +695,9 @@ export class Orchestrator implements OrchestratorApi {
     const more = limit > 0 && offset + limit < jobs.length
     return {
       Items: page,
-      NextToken: more ? encodePageToken({ sortBy: sortBy || 'created_at', reverse, limit, offset: offset + limit }) : '',
+      NextToken: more
+        ? encodePageToken({ sortBy: sortBy || 'created_at', reverse, limit, offset: offset + limit })
+        : '',
     }
   }
 
@@ -598,7 +708,11 @@ export class Orchestrator implements OrchestratorApi {
       const state = job.State.StateType
       if (state === 'Stopped') return undefined
       if (state === 'Completed')
-        throw new BacalhauError(`cannot stop job in state ${state}`, { code: 'ConflictJobState', status: 409, component: 'JobStore' })
+        throw new BacalhauError(`cannot stop job in state ${state}`, {
+          code: 'ConflictJobState',
+          status: 409,
+          component: 'JobStore',
+        })
       if (state === 'Failed')
         throw new BacalhauError(`job ${job.ID} is already in terminal state ${state}`, {
           code: 'ConflictJobState',
@@ -637,17 +751,24 @@ export class Orchestrator implements OrchestratorApi {
       live = !isTerminalExecutionState(e.ComputeState.StateType)
     }
     if (!live && !more && !isTerminalJobState(job.State.StateType)) live = true
-    return { Items: page, NextToken: more || live ? encodePageToken({ sortBy: '', reverse: false, limit, offset: end }) : '' }
+    return {
+      Items: page,
+      NextToken: more || live ? encodePageToken({ sortBy: '', reverse: false, limit, offset: end }) : '',
+    }
   }
 
   jobExecutions(idOrName: string, q: ExecutionsQuery): Page<Execution> {
     const job = this.getJob(idOrName, q.namespace)
     let items = this.store.executionsForJob(job.ID).filter((e) => e.JobVersion === job.Version)
     const order = q.orderBy ?? ''
-    if (order === 'modified_at' || order === 'modify_time') items.sort((a, b) => (a.ModifyTime < b.ModifyTime ? -1 : 1))
+    if (order === 'modified_at' || order === 'modify_time')
+      items.sort((a, b) => (a.ModifyTime < b.ModifyTime ? -1 : 1))
     if (q.reverse) items.reverse()
     if (q.limit && q.limit > 0) items = items.slice(0, q.limit)
-    return { Items: items.map((e) => ({ ...e, Job: this.store.jobVersion(job.ID, e.JobVersion) ?? job })), NextToken: '' }
+    return {
+      Items: items.map((e) => ({ ...e, Job: this.store.jobVersion(job.ID, e.JobVersion) ?? job })),
+      NextToken: '',
+    }
   }
 
   jobVersions(idOrName: string, namespace?: string): Page<Job> {
@@ -658,7 +779,10 @@ export class Orchestrator implements OrchestratorApi {
   jobResults(idOrName: string, namespace?: string): Page<SpecConfig> {
     const job = this.getJob(idOrName, namespace)
     if (job.Type !== 'batch' && job.Type !== 'ops')
-      throw new BacalhauError(`job type ${job.Type} does not support results`, { code: 'BadRequest', component: 'JobStore' })
+      throw new BacalhauError(`job type ${job.Type} does not support results`, {
+        code: 'BadRequest',
+        component: 'JobStore',
+      })
     const items = this.store
       .executionsForJob(job.ID)
       .filter((e) => e.JobVersion === job.Version && e.ComputeState.StateType === ES.Completed)
@@ -682,8 +806,14 @@ export class Orchestrator implements OrchestratorApi {
       exec ??= executions.sort((a, b) => (a.ModifyTime < b.ModifyTime ? 1 : -1))[0]
     }
     if (!exec)
-      throw notFound(`failed to open log stream for job ${job.ID}: no executions found for job ${job.Name} with ID ${job.ID}`)
-    yield* this.transport.streamLogs(exec.NodeID, { executionId: exec.ID, follow: q.follow, tail: q.tail }, signal)
+      throw notFound(
+        `failed to open log stream for job ${job.ID}: no executions found for job ${job.Name} with ID ${job.ID}`,
+      )
+    yield* this.transport.streamLogs(
+      exec.NodeID,
+      { executionId: exec.ID, follow: q.follow, tail: q.tail },
+      signal,
+    )
   }
 
   listNodes(q: ListNodesQuery) {

@@ -40,13 +40,18 @@ export function rankNodes(job: Job, nodes: NodeInfo[], executions: Execution[]):
     const publisher = task?.Publisher?.Type ?? ''
     if (!publisher || has(info.Publishers, publisher)) rank += 10
     else reject(`does not support publisher ${publisher}`)
-    const missing = (task?.InputSources ?? []).map((s) => s.Source?.Type ?? '').filter((t) => !has(info.StorageSources, t))
+    const missing = (task?.InputSources ?? [])
+      .map((s) => s.Source?.Type ?? '')
+      .filter((t) => !has(info.StorageSources, t))
     if (missing.length === 0) rank += 10
     else reject(`does not support input source ${missing.join(', ')}`)
     if (hard.length) {
       const failed = hard.filter((c) => !requirementMatches(c, node.Labels ?? {}))
       if (failed.length === 0) rank += 10
-      else reject(`does not match constraints ${failed.map((c) => `${c.Key} ${c.Operator} ${(c.Values ?? []).join(',')}`).join('; ')}`)
+      else
+        reject(
+          `does not match constraints ${failed.map((c) => `${c.Key} ${c.Operator} ${(c.Values ?? []).join(',')}`).join('; ')}`,
+        )
     }
     for (const c of soft) {
       const key = c.Key.slice('favour_'.length)

@@ -56,8 +56,12 @@ export class JobStore {
       putVersion: p(
         'INSERT OR REPLACE INTO job_versions (job_id,version,create_time,modify_time,data) VALUES (@id,@version,@create_time,@modify_time,@data)',
       ),
-      getVersion: big(p('SELECT data, create_time, modify_time FROM job_versions WHERE job_id = ? AND version = ?')),
-      listVersions: big(p('SELECT data, create_time, modify_time FROM job_versions WHERE job_id = ? ORDER BY version')),
+      getVersion: big(
+        p('SELECT data, create_time, modify_time FROM job_versions WHERE job_id = ? AND version = ?'),
+      ),
+      listVersions: big(
+        p('SELECT data, create_time, modify_time FROM job_versions WHERE job_id = ? ORDER BY version'),
+      ),
       insertExec: p(
         'INSERT INTO executions (id,job_id,node_id,state,create_time,modify_time,data) VALUES (@id,@job_id,@node_id,@state,@create_time,@modify_time,@data)',
       ),
@@ -66,13 +70,19 @@ export class JobStore {
       execsByJob: big(
         p('SELECT data, create_time, modify_time FROM executions WHERE job_id = ? ORDER BY create_time, id'),
       ),
-      liveExecs: big(p('SELECT data, create_time, modify_time FROM executions WHERE state NOT IN (4,8,9,10,11)')),
+      liveExecs: big(
+        p('SELECT data, create_time, modify_time FROM executions WHERE state NOT IN (4,8,9,10,11)'),
+      ),
       insertEval: p(
         'INSERT INTO evaluations (id,job_id,status,create_time,modify_time,data) VALUES (@id,@job_id,@status,@create_time,@modify_time,@data)',
       ),
-      updateEval: p('UPDATE evaluations SET status=@status, modify_time=@modify_time, data=@data WHERE id=@id'),
+      updateEval: p(
+        'UPDATE evaluations SET status=@status, modify_time=@modify_time, data=@data WHERE id=@id',
+      ),
       pendingEvals: big(
-        p("SELECT data, create_time, modify_time FROM evaluations WHERE status = 'pending' ORDER BY create_time"),
+        p(
+          "SELECT data, create_time, modify_time FROM evaluations WHERE status = 'pending' ORDER BY create_time",
+        ),
       ),
       lastSeq: p('SELECT COALESCE(MAX(seq), 0) AS seq FROM history WHERE job_id = ?'),
       insertHistory: p('INSERT INTO history (job_id,seq,execution_id,data) VALUES (?,?,?,?)'),
@@ -88,7 +98,13 @@ export class JobStore {
   // --- jobs ---
 
   private jobParams(job: Job) {
-    return { id: job.ID, name: job.Name, namespace: job.Namespace, state: job.State.StateType, ...encodeTimed(job) }
+    return {
+      id: job.ID,
+      name: job.Name,
+      namespace: job.Namespace,
+      state: job.State.StateType,
+      ...encodeTimed(job),
+    }
   }
 
   insertJob(job: Job): void {
@@ -192,7 +208,9 @@ export class JobStore {
 
   saveNode(id: string, bootId: string, state: unknown): void {
     this.db
-      .prepare('INSERT INTO nodes (id, boot_id, data) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET boot_id=excluded.boot_id, data=excluded.data')
+      .prepare(
+        'INSERT INTO nodes (id, boot_id, data) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET boot_id=excluded.boot_id, data=excluded.data',
+      )
       .run(id, bootId, JSON.stringify(state))
   }
 
@@ -201,9 +219,13 @@ export class JobStore {
   }
 
   loadNodes(): Array<{ id: string; bootId: string; state: unknown }> {
-    return (this.db.prepare('SELECT id, boot_id, data FROM nodes').all() as { id: string; boot_id: string; data: string }[]).map(
-      (r) => ({ id: r.id, bootId: r.boot_id, state: JSON.parse(r.data) }),
-    )
+    return (
+      this.db.prepare('SELECT id, boot_id, data FROM nodes').all() as {
+        id: string
+        boot_id: string
+        data: string
+      }[]
+    ).map((r) => ({ id: r.id, bootId: r.boot_id, state: JSON.parse(r.data) }))
   }
 
   // --- history ---

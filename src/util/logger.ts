@@ -7,7 +7,10 @@ let root: Logger | undefined
 
 export function createLogger(opts: { level?: string; json?: boolean; destination?: number } = {}): Logger {
   const level = (opts.level ?? process.env.LOG_LEVEL ?? 'info').toLowerCase()
-  root = pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination(opts.destination ?? 2))
+  root = pino(
+    { level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime },
+    pino.destination(opts.destination ?? 2),
+  )
   return root
 }
 

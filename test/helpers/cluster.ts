@@ -64,7 +64,14 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
     BacalhauVersion: buildVersionInfo(),
   }
   const nodes = new NodeManager(self, { manualApproval: false, disconnectTimeoutMs: 60_000 })
-  const orchestrator = new Orchestrator({ nodeId: self.NodeID, store, nodes, transport: network.orchestrator, config, logger: silentLogger })
+  const orchestrator = new Orchestrator({
+    nodeId: self.NodeID,
+    store,
+    nodes,
+    transport: network.orchestrator,
+    config,
+    logger: silentLogger,
+  })
   orchestrator.start()
   const computes: ComputeNode[] = []
   const publishers: PublisherRegistry[] = []
@@ -86,7 +93,10 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
       store: new ExecutionStore(openDatabase(':memory:')),
       transport: network.connectCompute(id),
       executors: opts.executors?.() ?? [new NoopExecutor()],
-      storage: new StorageRegistry({ allowListedLocalPaths: config.Compute.AllowListedLocalPaths, disabled: [] }),
+      storage: new StorageRegistry({
+        allowListedLocalPaths: config.Compute.AllowListedLocalPaths,
+        disabled: [],
+      }),
       publishers: pubs,
       maxCapacity: opts.capacity ?? { CPU: 2, Memory: 4e9, Disk: 10e9, GPU: 0 },
       logger: silentLogger,
@@ -109,7 +119,11 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
       }
       const timer = setTimeout(() => {
         cleanup()
-        reject(new Error(`job ${jobId} did not reach ${states.join('/')} (is ${store.getJob(jobId)?.State.StateType})`))
+        reject(
+          new Error(
+            `job ${jobId} did not reach ${states.join('/')} (is ${store.getJob(jobId)?.State.StateType})`,
+          ),
+        )
       }, timeoutMs)
       const poll = setInterval(check, 20)
       const cleanup = () => {

@@ -31,7 +31,18 @@ export interface StartOptions {
 
 export async function startNodeProcess(opts: StartOptions = {}): Promise<NodeProcess> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'node-'))
-  const args = [NODE_ENTRY, '--role', opts.role ?? 'hybrid', '--api-port', '0', '--data-dir', dataDir, '-c', 'Publishers.Types.Local.Port=0', ...(opts.args ?? [])]
+  const args = [
+    NODE_ENTRY,
+    '--role',
+    opts.role ?? 'hybrid',
+    '--api-port',
+    '0',
+    '--data-dir',
+    dataDir,
+    '-c',
+    'Publishers.Types.Local.Port=0',
+    ...(opts.args ?? []),
+  ]
   const proc = spawn(process.execPath, args, {
     env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -41,7 +52,10 @@ export async function startNodeProcess(opts: StartOptions = {}): Promise<NodePro
   proc.stderr!.on('data', (d) => (out += d))
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)))
   const apiUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`node did not start in time:\n${out}`)), opts.timeoutMs ?? 20_000)
+    const timer = setTimeout(
+      () => reject(new Error(`node did not start in time:\n${out}`)),
+      opts.timeoutMs ?? 20_000,
+    )
     const onData = () => {
       const m = /API listening on (http:\/\/\S+)/.exec(out)
       if (m) {
@@ -83,14 +97,27 @@ export interface CliResult {
 }
 
 /** Runs the CLI against a node; never throws on a non-zero exit. */
-export function runCli(args: string[], opts: { port?: number; env?: Record<string, string>; cwd?: string; input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  opts: {
+    port?: number
+    env?: Record<string, string>
+    cwd?: string
+    input?: string
+    timeoutMs?: number
+  } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const env: Record<string, string> = { ...(process.env as Record<string, string>), ...opts.env }
     if (opts.port) {
       env.BACALHAU_API_HOST = '127.0.0.1'
       env.BACALHAU_API_PORT = String(opts.port)
     }
-    const proc = spawn(process.execPath, [CLI_ENTRY, ...args], { env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] })
+    const proc = spawn(process.execPath, [CLI_ENTRY, ...args], {
+      env,
+      cwd: opts.cwd,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
     let stdout = ''
     let stderr = ''
     proc.stdout.on('data', (d) => (stdout += d))
@@ -107,7 +134,12 @@ export function runCli(args: string[], opts: { port?: number; env?: Record<strin
   })
 }
 
-export async function api<T = any>(node: { apiUrl: string }, method: string, p: string, body?: unknown): Promise<{ status: number; body: T }> {
+export async function api<T = any>(
+  node: { apiUrl: string },
+  method: string,
+  p: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
   const res = await fetch(node.apiUrl + p, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
@@ -123,7 +155,12 @@ export async function api<T = any>(node: { apiUrl: string }, method: string, p: 
   return { status: res.status, body: parsed as T }
 }
 
-export async function waitForJobState(node: { apiUrl: string }, id: string, states: string[], timeoutMs = 20_000): Promise<any> {
+export async function waitForJobState(
+  node: { apiUrl: string },
+  id: string,
+  states: string[],
+  timeoutMs = 20_000,
+): Promise<any> {
   const end = Date.now() + timeoutMs
   let last: any
   while (Date.now() < end) {

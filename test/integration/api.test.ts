@@ -9,7 +9,8 @@ import { extractResultsArchive } from '../../src/publishers/local/archive.js'
 import { projectRoot } from '../../src/util/paths.js'
 import { api, startNodeProcess, waitForJobState, type NodeProcess } from '../helpers/node-process.js'
 
-const example = (name: string) => JSON.parse(fs.readFileSync(path.join(projectRoot(), 'examples', `${name}.json`), 'utf8'))
+const example = (name: string) =>
+  JSON.parse(fs.readFileSync(path.join(projectRoot(), 'examples', `${name}.json`), 'utf8'))
 
 describe('REST API against a real node', () => {
   let node: NodeProcess
@@ -30,7 +31,8 @@ describe('REST API against a real node', () => {
       assert.equal(job.State.StateType, 'Completed', JSON.stringify(job.State))
       const execs = await api(node, 'GET', `/api/v1/orchestrator/jobs/${res.body.JobID}/executions`)
       const out = execs.body.Items[0].RunOutput
-      if (name.startsWith('wasm-hello') || name === 'wasm-legacy-v1.5' || name === 'wasm-ops') assert.equal(out.Stdout, 'Hello, World!\n')
+      if (name.startsWith('wasm-hello') || name === 'wasm-legacy-v1.5' || name === 'wasm-ops')
+        assert.equal(out.Stdout, 'Hello, World!\n')
       if (name === 'wasm-args-env') {
         const lines = out.Stdout.split('\n')
         assert.deepEqual(lines.slice(0, 2), ['first', 'second arg'])
@@ -41,7 +43,9 @@ describe('REST API against a real node', () => {
   }
 
   it('serves results as a tar.gz with stdout, stderr, exitCode and output folders', async () => {
-    const res = await api(node, 'PUT', '/api/v1/orchestrator/jobs', { Job: { ...example('wasm-hello'), Name: 'results-check' } })
+    const res = await api(node, 'PUT', '/api/v1/orchestrator/jobs', {
+      Job: { ...example('wasm-hello'), Name: 'results-check' },
+    })
     await waitForJobState(node, res.body.JobID, ['Completed'])
     const results = await api(node, 'GET', `/api/v1/orchestrator/jobs/${res.body.JobID}/results`)
     assert.equal(results.status, 200)
@@ -66,10 +70,14 @@ describe('REST API against a real node', () => {
   })
 
   it('streams logs over the WebSocket endpoint', async () => {
-    const res = await api(node, 'PUT', '/api/v1/orchestrator/jobs', { Job: { ...example('wasm-hello'), Name: 'logs-check' } })
+    const res = await api(node, 'PUT', '/api/v1/orchestrator/jobs', {
+      Job: { ...example('wasm-hello'), Name: 'logs-check' },
+    })
     await waitForJobState(node, res.body.JobID, ['Completed'])
     const frames = await new Promise<any[]>((resolve, reject) => {
-      const ws = new WebSocket(`${node.apiUrl.replace('http', 'ws')}/api/v1/orchestrator/jobs/${res.body.JobID}/logs`)
+      const ws = new WebSocket(
+        `${node.apiUrl.replace('http', 'ws')}/api/v1/orchestrator/jobs/${res.body.JobID}/logs`,
+      )
       const got: any[] = []
       ws.on('message', (d) => got.push(JSON.parse(String(d))))
       ws.on('close', () => resolve(got))
@@ -84,11 +92,16 @@ describe('REST API against a real node', () => {
     assert.equal(malformed.status, 400)
     assert.equal(malformed.body.Code, 'InternalError')
     assert.equal(malformed.body.Component, 'APIServer')
-    const noType = await api(node, 'PUT', '/api/v1/orchestrator/jobs', { Job: { Tasks: [{ Name: 'x', Engine: { Type: 'wasm' } }] } })
+    const noType = await api(node, 'PUT', '/api/v1/orchestrator/jobs', {
+      Job: { Tasks: [{ Name: 'x', Engine: { Type: 'wasm' } }] },
+    })
     assert.equal(noType.status, 400)
     assert.match(noType.body.Message, /missing job type/)
     const badRes = await api(node, 'PUT', '/api/v1/orchestrator/jobs', {
-      Job: { Type: 'batch', Tasks: [{ Name: 'x', Engine: { Type: 'noop' }, Resources: { Memory: 'heaps' } }] },
+      Job: {
+        Type: 'batch',
+        Tasks: [{ Name: 'x', Engine: { Type: 'noop' }, Resources: { Memory: 'heaps' } }],
+      },
     })
     assert.equal(badRes.status, 400)
     assert.match(badRes.body.Message, /invalid memory value: heaps/)
@@ -102,7 +115,9 @@ describe('REST API against a real node', () => {
   })
 
   it('fails a job whose engine no node supports, naming the reason', async () => {
-    const res = await api(node, 'PUT', '/api/v1/orchestrator/jobs', { Job: { Type: 'batch', Tasks: [{ Name: 'x', Engine: { Type: 'quantum' } }] } })
+    const res = await api(node, 'PUT', '/api/v1/orchestrator/jobs', {
+      Job: { Type: 'batch', Tasks: [{ Name: 'x', Engine: { Type: 'quantum' } }] },
+    })
     assert.equal(res.status, 200)
     const job = await waitForJobState(node, res.body.JobID, ['Failed', 'Completed'])
     assert.equal(job.State.StateType, 'Failed')

@@ -7,7 +7,10 @@ import { projectRoot } from '../../src/util/paths.js'
 import { api, runCli, startNodeProcess, type NodeProcess } from '../helpers/node-process.js'
 
 const dir = path.join(projectRoot(), 'examples')
-const files = fs.readdirSync(dir).filter((f) => /\.(ya?ml|json)$/.test(f)).sort()
+const files = fs
+  .readdirSync(dir)
+  .filter((f) => /\.(ya?ml|json)$/.test(f))
+  .sort()
 
 describe('example job files through the CLI', () => {
   let node: NodeProcess
@@ -25,7 +28,9 @@ describe('example job files through the CLI', () => {
 
   for (const file of files) {
     it(`bacalhau job run examples/${file}`, async () => {
-      const r = await runCli(['job', 'run', '--force', '--id-only', path.join(dir, file)], { port: node.port })
+      const r = await runCli(['job', 'run', '--force', '--id-only', path.join(dir, file)], {
+        port: node.port,
+      })
       assert.equal(r.code, 0, r.stderr)
       const id = r.stdout.trim()
       assert.match(id, /^j-/)

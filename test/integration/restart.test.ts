@@ -15,12 +15,20 @@ describe('kill -9 and restart', () => {
   it('keeps every job and finishes the interrupted one', async () => {
     node = await startNodeProcess()
     const done = await api(node, 'PUT', '/api/v1/orchestrator/jobs', {
-      Job: { Type: 'batch', Name: 'finished-before', Tasks: [{ Name: 'main', Engine: { Type: 'noop', Params: { Stdout: 'ok\n' } } }] },
+      Job: {
+        Type: 'batch',
+        Name: 'finished-before',
+        Tasks: [{ Name: 'main', Engine: { Type: 'noop', Params: { Stdout: 'ok\n' } } }],
+      },
     })
     assert.equal(done.status, 200)
     await waitForJobState(node, done.body.JobID, ['Completed'])
     const running = await api(node, 'PUT', '/api/v1/orchestrator/jobs', {
-      Job: { Type: 'batch', Name: 'interrupted', Tasks: [{ Name: 'main', Engine: { Type: 'noop', Params: { SleepMs: 3000 } } }] },
+      Job: {
+        Type: 'batch',
+        Name: 'interrupted',
+        Tasks: [{ Name: 'main', Engine: { Type: 'noop', Params: { SleepMs: 3000 } } }],
+      },
     })
     assert.equal(running.status, 200)
     await waitForJobState(node, running.body.JobID, ['Running'])
@@ -37,9 +45,16 @@ describe('kill -9 and restart', () => {
     const job = await waitForJobState(node, running.body.JobID, ['Completed', 'Failed'], 30_000)
     assert.equal(job.State.StateType, 'Completed')
     const execs = await api(node, 'GET', `/api/v1/orchestrator/jobs/${running.body.JobID}/executions`)
-    const states = execs.body.Items.map((e: { ComputeState: { StateType: number; Message?: string } }) => e.ComputeState)
+    const states = execs.body.Items.map(
+      (e: { ComputeState: { StateType: number; Message?: string } }) => e.ComputeState,
+    )
     assert.equal(states.length, 2, 'the interrupted execution is failed and a new one completes')
-    assert.ok(states.some((s: { StateType: number; Message?: string }) => s.StateType === 10 && /node restart/.test(s.Message ?? '')))
+    assert.ok(
+      states.some(
+        (s: { StateType: number; Message?: string }) =>
+          s.StateType === 10 && /node restart/.test(s.Message ?? ''),
+      ),
+    )
     assert.ok(states.some((s: { StateType: number }) => s.StateType === 9))
     const history = await api(node, 'GET', `/api/v1/orchestrator/jobs/${running.body.JobID}/history`)
     assert.ok(history.body.Items.some((h: { Event: { Topic: string } }) => h.Event.Topic === 'Restart'))

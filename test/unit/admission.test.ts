@@ -6,7 +6,7 @@ import { noopJob, startCluster, type TestCluster } from '../helpers/cluster.js'
 describe('admission control', () => {
   let c: TestCluster
   let probeServer: http.Server
-  let seen: any[] = []
+  const seen: any[] = []
   before(async () => {
     probeServer = http.createServer((req, res) => {
       let body = ''
@@ -67,7 +67,10 @@ describe('networked jobs', () => {
   after(() => c.stop())
 
   it('are refused unless the node accepts networked jobs', async () => {
-    const id = await c.submit({ Type: 'batch', Tasks: [{ Name: 't', Engine: { Type: 'noop' }, Network: { Type: 'Host' } }] })
+    const id = await c.submit({
+      Type: 'batch',
+      Tasks: [{ Name: 't', Engine: { Type: 'noop' }, Network: { Type: 'Host' } }],
+    })
     await c.waitForState(id, ['Failed', 'Completed'])
     const exec = c.orchestrator.jobExecutions(id, {}).Items[0]
     assert.match(exec.ComputeState.Message ?? '', /does not accept networked jobs/)

@@ -17,7 +17,13 @@ describe('job decoding', () => {
       type: 'batch',
       NAME: 'x',
       bogus: 1,
-      tasks: [{ name: 'main', engine: { type: 'wasm', params: { EntryModule: '/m.wasm' } }, timeouts: { executiontimeout: 5 } }],
+      tasks: [
+        {
+          name: 'main',
+          engine: { type: 'wasm', params: { EntryModule: '/m.wasm' } },
+          timeouts: { executiontimeout: 5 },
+        },
+      ],
     })
     assert.equal(job.Type, 'batch')
     assert.equal(job.Name, 'x')
@@ -27,13 +33,21 @@ describe('job decoding', () => {
   })
 
   it('accepts null where Go would emit null for empty collections', () => {
-    const job = JobSchema.parse({ Type: 'batch', Constraints: null, Labels: null, Tasks: [{ Name: 't', Engine: { Type: 'noop', Params: null }, InputSources: null }] })
+    const job = JobSchema.parse({
+      Type: 'batch',
+      Constraints: null,
+      Labels: null,
+      Tasks: [{ Name: 't', Engine: { Type: 'noop', Params: null }, InputSources: null }],
+    })
     assert.equal(job.Constraints, undefined)
     assert.equal(job.Tasks![0].InputSources, undefined)
   })
 
   it('decodes network types case-insensitively and names an unknown one', () => {
-    const ok = JobSchema.parse({ Type: 'batch', Tasks: [{ Name: 't', Engine: { Type: 'noop' }, Network: { Type: 'http' } }] })
+    const ok = JobSchema.parse({
+      Type: 'batch',
+      Tasks: [{ Name: 't', Engine: { Type: 'noop' }, Network: { Type: 'http' } }],
+    })
     assert.equal(ok.Tasks![0].Network!.Type, 'HTTP')
     const bad = JobSchema.safeParse({ Type: 'batch', Tasks: [{ Name: 't', Network: { Type: 'wifi' } }] })
     assert.equal(bad.success, false)
@@ -109,7 +123,10 @@ describe('validation', () => {
           Name: 't',
           Engine: { Type: '' },
           Env: { lower: 'x', BACALHAU_X: 'y', EMPTY: '' },
-          InputSources: [{ Source: { Type: 'inline' }, Target: '/in' }, { Source: { Type: 'inline' }, Target: '/in' }],
+          InputSources: [
+            { Source: { Type: 'inline' }, Target: '/in' },
+            { Source: { Type: 'inline' }, Target: '/in' },
+          ],
           ResultPaths: [{ Name: 'o', Path: 'relative' }],
           Timeouts: { QueueTimeout: -5 },
         },
@@ -140,7 +157,10 @@ describe('submission transforms', () => {
         Type: 'batch',
         Meta: { 'bacalhau.org/x': '1', keep: 'y' },
         State: { StateType: 'Running' },
-        Tasks: [{ Name: 'a', Engine: { Type: ' noop ' } }, { Name: 'b', Engine: { Type: 'noop' } }],
+        Tasks: [
+          { Name: 'a', Engine: { Type: ' noop ' } },
+          { Name: 'b', Engine: { Type: 'noop' } },
+        ],
       }),
       ctx,
     )
@@ -150,7 +170,12 @@ describe('submission transforms', () => {
     assert.equal(job.Count, 1)
     assert.equal(job.Tasks.length, 1)
     assert.equal(job.Tasks[0].Engine!.Type, 'noop')
-    assert.deepEqual(job.Tasks[0].Resources, { CPU: '500m', Memory: '512mb', Disk: undefined, GPU: undefined })
+    assert.deepEqual(job.Tasks[0].Resources, {
+      CPU: '500m',
+      Memory: '512mb',
+      Disk: undefined,
+      GPU: undefined,
+    })
     assert.equal(job.Tasks[0].Network!.Type, 'Default')
     assert.equal(job.Meta.keep, 'y')
     assert.equal(job.Meta['bacalhau.org/x'], undefined)
@@ -162,9 +187,15 @@ describe('submission transforms', () => {
   })
 
   it('keeps an explicit Count 0 for batch and forces 0 for ops', () => {
-    const batch = prepareSubmittedJob(JobSchema.parse({ Type: 'batch', Count: 0, Tasks: [{ Name: 't', Engine: { Type: 'noop' } }] }), ctx)
+    const batch = prepareSubmittedJob(
+      JobSchema.parse({ Type: 'batch', Count: 0, Tasks: [{ Name: 't', Engine: { Type: 'noop' } }] }),
+      ctx,
+    )
     assert.equal(batch.job.Count, 0)
-    const ops = prepareSubmittedJob(JobSchema.parse({ Type: 'ops', Tasks: [{ Name: 't', Engine: { Type: 'noop' } }] }), ctx)
+    const ops = prepareSubmittedJob(
+      JobSchema.parse({ Type: 'ops', Tasks: [{ Name: 't', Engine: { Type: 'noop' } }] }),
+      ctx,
+    )
     assert.equal(ops.job.Count, 0)
   })
 
@@ -200,7 +231,10 @@ describe('submission transforms', () => {
 
   it('requires a publisher when result paths are set (store-time check)', () => {
     const { job } = prepareSubmittedJob(
-      JobSchema.parse({ Type: 'batch', Tasks: [{ Name: 't', Engine: { Type: 'noop' }, ResultPaths: [{ Name: 'o', Path: '/o' }] }] }),
+      JobSchema.parse({
+        Type: 'batch',
+        Tasks: [{ Name: 't', Engine: { Type: 'noop' }, ResultPaths: [{ Name: 'o', Path: '/o' }] }],
+      }),
       ctx,
     )
     assert.deepEqual(storeErrors(job), ['publisher must be set if result paths are set'])

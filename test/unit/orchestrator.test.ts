@@ -27,11 +27,10 @@ describe('orchestrator with one compute node', () => {
     assert.equal(execs[0].RunOutput.Stdout, 'hi\n')
     assert.equal(execs[0].Job?.ID, id)
     const messages = c.orchestrator.jobHistory(id, {}).Items.map((h) => `${h.Type}:${h.Event.Message}`)
-    assert.deepEqual(messages.filter((m) => m.startsWith('JobLevel')), [
-      'JobLevel:Job submitted',
-      'JobLevel:Running',
-      'JobLevel:Completed',
-    ])
+    assert.deepEqual(
+      messages.filter((m) => m.startsWith('JobLevel')),
+      ['JobLevel:Job submitted', 'JobLevel:Running', 'JobLevel:Completed'],
+    )
     assert.ok(messages.includes('ExecutionLevel:Completed successfully'))
     assert.ok(messages.some((m) => m.startsWith('ExecutionLevel:Requested execution on n-comput')))
   })
@@ -41,25 +40,37 @@ describe('orchestrator with one compute node', () => {
     assert.equal(c.orchestrator.getJob('lookup-me').ID, id)
     assert.equal(c.orchestrator.getJob(id).ID, id)
     assert.equal(c.orchestrator.getJob(id.slice(0, 10)).ID, id)
-    assert.throws(() => c.orchestrator.getJob('j-doesnotexist'), (e: BacalhauError) => e.status === 404)
+    assert.throws(
+      () => c.orchestrator.getJob('j-doesnotexist'),
+      (e: BacalhauError) => e.status === 404,
+    )
   })
 
   it('rejects invalid submissions with messages that name the problem, storing nothing', async () => {
     const before = c.orchestrator.listJobs({}).Items.length
     await assert.rejects(
       c.orchestrator.submitJob({ job: JobSchema.parse({ Type: 'weird', Tasks: [] }), force: false }),
-      (e: BacalhauError) => e.status === 400 && /invalid job type: "weird"/.test(e.message) && /missing job tasks/.test(e.message),
+      (e: BacalhauError) =>
+        e.status === 400 &&
+        /invalid job type: "weird"/.test(e.message) &&
+        /missing job tasks/.test(e.message),
     )
     await assert.rejects(
       c.orchestrator.submitJob({
-        job: JobSchema.parse({ Type: 'batch', Tasks: [{ Name: 't', Engine: { Type: 'noop' }, Resources: { CPU: 'lots' } }] }),
+        job: JobSchema.parse({
+          Type: 'batch',
+          Tasks: [{ Name: 't', Engine: { Type: 'noop' }, Resources: { CPU: 'lots' } }],
+        }),
         force: false,
       }),
       /invalid CPU value: lots/,
     )
     await assert.rejects(
       c.orchestrator.submitJob({
-        job: JobSchema.parse({ Type: 'batch', Tasks: [{ Name: 't', Engine: { Type: 'noop' }, ResultPaths: [{ Name: 'o', Path: '/o' }] }] }),
+        job: JobSchema.parse({
+          Type: 'batch',
+          Tasks: [{ Name: 't', Engine: { Type: 'noop' }, ResultPaths: [{ Name: 'o', Path: '/o' }] }],
+        }),
         force: false,
       }),
       /publisher must be set if result paths are set/,
@@ -93,15 +104,30 @@ describe('orchestrator with one compute node', () => {
   })
 
   it('fails a job that needs more than any node allows, saying why', async () => {
-    const id = await c.submit({ ...noopJob(), Tasks: [{ Name: 'big', Engine: { Type: 'noop' }, Resources: { Memory: '500gb' } }] })
+    const id = await c.submit({
+      ...noopJob(),
+      Tasks: [{ Name: 'big', Engine: { Type: 'noop' }, Resources: { Memory: '500gb' } }],
+    })
     const job = await c.waitForState(id, ['Failed', 'Completed'])
     assert.equal(job.State.StateType, 'Failed')
-    assert.match(job.State.Message ?? '', /not enough nodes to run job. requested: 1, available: 1, suitable: 0/)
+    assert.match(
+      job.State.Message ?? '',
+      /not enough nodes to run job. requested: 1, available: 1, suitable: 0/,
+    )
     assert.match(job.State.Message ?? '', /more resources than the node allows/)
   })
 
   it('fails an execution that exceeds its timeout and then the job once retries run out', async () => {
-    const id = await c.submit({ ...noopJob({}, { SleepMs: 10_000 }), Tasks: [{ Name: 't', Engine: { Type: 'noop', Params: { SleepMs: 10_000 } }, Timeouts: { ExecutionTimeout: 1 } }] })
+    const id = await c.submit({
+      ...noopJob({}, { SleepMs: 10_000 }),
+      Tasks: [
+        {
+          Name: 't',
+          Engine: { Type: 'noop', Params: { SleepMs: 10_000 } },
+          Timeouts: { ExecutionTimeout: 1 },
+        },
+      ],
+    })
     const job = await c.waitForState(id, ['Failed', 'Completed'], 15_000)
     assert.equal(job.State.StateType, 'Failed')
     const execs = c.orchestrator.jobExecutions(id, {}).Items
@@ -203,15 +229,24 @@ describe('compute capacity', () => {
   const probe = new ConcurrencyProbe()
   let c: TestCluster
   before(async () => {
-    c = await startCluster({ capacity: { CPU: 1, Memory: 4e9, Disk: 1e9, GPU: 0 }, executors: () => [probe, new NoopExecutor()] })
+    c = await startCluster({
+      capacity: { CPU: 1, Memory: 4e9, Disk: 1e9, GPU: 0 },
+      executors: () => [probe, new NoopExecutor()],
+    })
   })
   after(() => c.stop())
 
   it('never runs more than fits in the allocated capacity, and queues the rest', async () => {
     const ids: string[] = []
     for (let i = 0; i < 6; i++)
-      ids.push(await c.submit({ Type: 'batch', Tasks: [{ Name: 't', Engine: { Type: 'probe' }, Resources: { CPU: '500m' } }] }))
-    for (const id of ids) assert.equal((await c.waitForState(id, ['Completed', 'Failed'])).State.StateType, 'Completed')
+      ids.push(
+        await c.submit({
+          Type: 'batch',
+          Tasks: [{ Name: 't', Engine: { Type: 'probe' }, Resources: { CPU: '500m' } }],
+        }),
+      )
+    for (const id of ids)
+      assert.equal((await c.waitForState(id, ['Completed', 'Failed'])).State.StateType, 'Completed')
     assert.equal(probe.peak, 2)
   })
 })
