@@ -7,6 +7,7 @@ bash scripts/setup.sh
 
 rm -rf dist-test
 npx tsc -p tsconfig.test.json
+npx eslint src test bench
 
 # One run, so the runner's closing summary counts every test. Two files at a time:
 # integration and end-to-end files start real node processes on this 2-core machine.

@@ -6,7 +6,7 @@ import path from 'node:path'
 import { randomUUID } from 'node:crypto'
 import { parseDuration, type Config } from '../config/types.js'
 import { ExecutionStateType as ES, isTerminalExecutionState } from '../models/enums.js'
-import type { Execution, ResourcesUsage } from '../models/execution.js'
+import { emptyRunOutput, type Execution, type ResourcesUsage } from '../models/execution.js'
 import type { Job, SpecConfig } from '../models/job.js'
 import { nowNanos } from '../models/json.js'
 import type { ComputeNodeInfo, NodeInfo } from '../models/node.js'
@@ -355,8 +355,19 @@ export class ComputeNode {
     this.progress(rec, ES.Running)
     let writer: ResultsWriter | undefined
     let logFile: ExecutionLog | undefined
+    // The results folder and log file are made on first output (or before publishing):
+    // a task that prints nothing and publishes nothing costs no disk writes, which on a
+    // slow disk is most of a short job's cost.
+    const files = () => {
+      if (!writer || !logFile) {
+        fs.mkdirSync(resultsDir, { recursive: true })
+        writer = new ResultsWriter(resultsDir, { dirExists: true })
+        logFile = new ExecutionLog(path.join(dir, 'output.log'))
+        this.liveLogs.set(e.ID, logFile)
+      }
+      return { w: writer, l: logFile }
+    }
     try {
-      fs.mkdirSync(resultsDir, { recursive: true })
       // Inputs
       try {
         for (const [i, src] of (task.InputSources ?? []).entries()) {
@@ -379,11 +390,6 @@ export class ComputeNode {
         return { name: r.Name, path: r.Path, hostPath }
       })
       const env = this.environment(job, e)
-      writer = new ResultsWriter(resultsDir)
-      logFile = new ExecutionLog(path.join(dir, 'logs', 'output.log'))
-      this.liveLogs.set(e.ID, logFile)
-      const w = writer
-      const l = logFile
       const executor = this.executors.get(task.Engine!.Type.toLowerCase())!
       const timeoutS = task.Timeouts?.ExecutionTimeout || task.Timeouts?.TotalTimeout || 0
       const usage = this.usageOf(job)
@@ -397,10 +403,12 @@ export class ComputeNode {
           outputs,
           output: {
             stdout: (c) => {
+              const { w, l } = files()
               w.stdout(c)
               l.append(1, c)
             },
             stderr: (c) => {
+              const { w, l } = files()
               w.stderr(c)
               l.append(2, c)
             },
@@ -412,15 +420,19 @@ export class ComputeNode {
         },
         signal,
       )
-      const runOutput = writer.finish(result.exitCode)
-      logFile.close()
+      const pubType = task.Publisher?.Type ?? ''
+      let runOutput = { ...emptyRunOutput(), ExitCode: result.exitCode }
+      if (writer || pubType) {
+        const { w, l } = files()
+        runOutput = w.finish(result.exitCode)
+        l.close()
+      }
       if (signal.aborted) return // cancelled: the orchestrator already knows
       if (result.error) {
         const topic = result.timedOut ? 'Exec Timeout' : 'Running Execution'
         return this.fail(rec, result.error, topic)
       }
       let published: SpecConfig = { Type: '' }
-      const pubType = task.Publisher?.Type ?? ''
       if (pubType) {
         this.progress(rec, ES.Publishing)
         try {
@@ -449,11 +461,7 @@ export class ComputeNode {
       this.log.error({ err, execution: e.ID }, 'execution failed')
       this.fail(rec, (err as Error).message, 'Running Execution')
     } finally {
-      try {
-        writer?.close?.()
-      } catch {
-        /* already finished */
-      }
+      writer?.close()
       if (logFile && !logFile.isClosed) logFile.close()
       this.liveLogs.delete(e.ID)
       for (const p of prepared) await p.cleanup?.().catch(() => {})
@@ -487,7 +495,7 @@ export class ComputeNode {
   // ------------------------------------------------------------ logs
 
   private async *streamLogs(req: LogRequest, signal: AbortSignal): AsyncGenerator<LogEntry> {
-    const file = path.join(this.executionDir(req.executionId), 'logs', 'output.log')
+    const file = path.join(this.executionDir(req.executionId), 'output.log')
     // The execution may still be queued: wait briefly for its log to appear.
     const deadline = Date.now() + (req.follow ? 60_000 : 5_000)
     while (!fs.existsSync(file) && Date.now() < deadline && !signal.aborted) {

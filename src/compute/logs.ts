@@ -3,7 +3,6 @@
 // memory, and logs outlive a restart of the node.
 import { EventEmitter } from 'node:events'
 import fs from 'node:fs'
-import path from 'node:path'
 import type { LogEntry } from '../protocols/messages.js'
 
 const HEADER = 5 // 1 byte stream type + 4 bytes length
@@ -13,8 +12,8 @@ export class ExecutionLog {
   private readonly events = new EventEmitter()
   private closed = false
 
+  /** The file's folder must exist. */
   constructor(readonly file: string) {
-    fs.mkdirSync(path.dirname(file), { recursive: true })
     this.fd = fs.openSync(file, 'a')
     this.events.setMaxListeners(0)
   }

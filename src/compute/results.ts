@@ -15,6 +15,8 @@ export interface ResultsWriterOptions {
   maxFileBytes?: number
   /** How many leading bytes of each stream RunOutput reports. */
   prefixBytes?: number
+  /** The caller already created resultsDir (skips a syscall per execution). */
+  dirExists?: boolean
 }
 
 class StreamCapture {
@@ -93,7 +95,7 @@ export class ResultsWriter implements OutputSink {
     const maxFileBytes = opts.maxFileBytes ?? MAX_OUTPUT_FILE_BYTES
     const prefixBytes = opts.prefixBytes ?? RUN_OUTPUT_PREFIX_BYTES
     this.resultsDir = resultsDir
-    fs.mkdirSync(resultsDir, { recursive: true })
+    if (!opts.dirExists) fs.mkdirSync(resultsDir, { recursive: true })
     this.out = new StreamCapture(path.join(resultsDir, 'stdout'), maxFileBytes, prefixBytes)
     try {
       this.err = new StreamCapture(path.join(resultsDir, 'stderr'), maxFileBytes, prefixBytes)

@@ -79,7 +79,11 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
       }
     }
     cleanups.length = 0
-    for (const db of dbs) db.close()
+    for (const db of dbs) {
+      // Group commit may hold the last turn's writes: make them durable before closing.
+      if (db.inTransaction) db.exec('COMMIT')
+      db.close()
+    }
     dbs.length = 0
   }
 
@@ -142,7 +146,9 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
         disabled: config.InputSources.Disabled,
       })
       const disabledEngines = new Set(config.Engines.Disabled.map((e) => e.toLowerCase()))
-      const executors = [new WasmExecutor(), new NoopExecutor(), ...(opts.executors ?? [])].filter(
+      const wasm = new WasmExecutor()
+      cleanups.push(() => wasm.close())
+      const executors = [wasm, new NoopExecutor(), ...(opts.executors ?? [])].filter(
         (e) => !disabledEngines.has(e.name),
       )
       compute = new ComputeNode({

@@ -100,6 +100,7 @@ export class Orchestrator implements OrchestratorApi {
   stop(): void {
     if (this.housekeeping) clearInterval(this.housekeeping)
     this.broker.stop()
+    this.store.commit()
     this.events.removeAllListeners()
   }
 
@@ -130,6 +131,8 @@ export class Orchestrator implements OrchestratorApi {
       this.jobEvent(job, event(Topic.Submission, 'Job submitted'))
       return this.newEvaluation(job, 'job-register')
     })
+    // Answer only once the job is durable: a client that got a JobID never loses the job.
+    await this.store.flushed()
     this.broker.enqueue(evaluation.JobID, evaluation.ID)
     return {
       JobID: evaluation.JobID,
@@ -298,13 +301,12 @@ export class Orchestrator implements OrchestratorApi {
       this.log.error({ err, jobId }, 'scheduling failed')
       return
     }
-    for (const o of out) this.dispatch(o)
+    // Nodes hear about a decision only once it is committed.
+    if (out.length) this.store.afterCommit(() => out.forEach((o) => this.dispatch(o)))
   }
 
   private completeEvaluation(id: string): void {
-    this.store.db
-      .prepare("UPDATE evaluations SET status = 'complete', modify_time = ? WHERE id = ?")
-      .run(nowNanos(), id)
+    this.store.completeEvaluation(id, nowNanos())
   }
 
   private dispatch(o: Outbox[number]): void {
@@ -725,6 +727,7 @@ export class Orchestrator implements OrchestratorApi {
       return this.newEvaluation(job, 'job-cancel')
     })
     if (!ev) return { EvaluationID: '' }
+    await this.store.flushed()
     this.broker.enqueue(ev.JobID, ev.ID)
     return { EvaluationID: ev.ID }
   }

@@ -2,6 +2,7 @@
 // and history, in one SQLite database. Every multi-row change runs in a transaction.
 import type { Statement } from 'better-sqlite3'
 import { decodeTimed, encodeTimed, type TimedRow } from '../store/codec.js'
+import { GroupCommitter } from '../store/group-commit.js'
 import type { Db } from '../store/sqlite.js'
 import type { Evaluation, Execution, JobHistory } from '../models/execution.js'
 import type { Job } from '../models/job.js'
@@ -36,8 +37,10 @@ type JobRow = TimedRow & { id: string }
 
 export class JobStore {
   private readonly s: Record<string, Statement>
+  private readonly group: GroupCommitter
 
   constructor(readonly db: Db) {
+    this.group = new GroupCommitter(db)
     db.exec(schema)
     const p = (sql: string) => db.prepare(sql)
     const big = (st: Statement) => st.safeIntegers(true)
@@ -87,12 +90,28 @@ export class JobStore {
       lastSeq: p('SELECT COALESCE(MAX(seq), 0) AS seq FROM history WHERE job_id = ?'),
       insertHistory: p('INSERT INTO history (job_id,seq,execution_id,data) VALUES (?,?,?,?)'),
       history: p('SELECT data FROM history WHERE job_id = ? ORDER BY seq'),
+      completeEval: p("UPDATE evaluations SET status = 'complete', modify_time = ? WHERE id = ?"),
     }
   }
 
-  /** Runs fn in one transaction (nested calls join the outer one). */
+  /** Runs fn atomically; changes are group-committed on the next event-loop turn. */
   tx<T>(fn: () => T): T {
-    return this.db.transaction(fn)()
+    return this.group.run(fn)
+  }
+
+  /** Resolves once every change made so far is durable. */
+  flushed(): Promise<void> {
+    return this.group.flushed()
+  }
+
+  /** Runs cb once the changes made so far are committed. */
+  afterCommit(cb: () => void): void {
+    this.group.afterCommit(cb)
+  }
+
+  /** Commits pending changes at once (shutdown). */
+  commit(): void {
+    this.group.commit()
   }
 
   // --- jobs ---
@@ -194,6 +213,10 @@ export class JobStore {
 
   insertEvaluation(ev: Evaluation): void {
     this.s.insertEval.run({ id: ev.ID, job_id: ev.JobID, status: ev.Status, ...encodeTimed(ev) })
+  }
+
+  completeEvaluation(id: string, now: bigint): void {
+    this.s.completeEval.run(now, id)
   }
 
   updateEvaluation(ev: Evaluation): void {
