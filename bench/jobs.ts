@@ -24,7 +24,12 @@ interface Submitted {
 // request than the node spends on the job, which would make this measure the client.
 const agent = new http.Agent({ keepAlive: true, maxSockets: 128 })
 
-function request(apiUrl: string, method: string, p: string, body?: string): Promise<{ status: number; text: string }> {
+function request(
+  apiUrl: string,
+  method: string,
+  p: string,
+  body?: string,
+): Promise<{ status: number; text: string }> {
   const url = new URL(apiUrl)
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -34,12 +39,16 @@ function request(apiUrl: string, method: string, p: string, body?: string): Prom
         port: url.port,
         path: p,
         method,
-        headers: body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {},
+        headers: body
+          ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }
+          : {},
       },
       (res) => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }))
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+        )
       },
     )
     req.on('error', reject)
