@@ -496,8 +496,9 @@ export class ComputeNode {
 
   private async *streamLogs(req: LogRequest, signal: AbortSignal): AsyncGenerator<LogEntry> {
     const file = path.join(this.executionDir(req.executionId), 'output.log')
-    // The execution may still be queued: wait briefly for its log to appear.
-    const deadline = Date.now() + (req.follow ? 60_000 : 5_000)
+    // The log file appears with the first output. Following waits for it as long as the
+    // execution lives; a one-off read waits briefly for a queued execution to start.
+    const deadline = req.follow ? Infinity : Date.now() + 5_000
     while (!fs.existsSync(file) && Date.now() < deadline && !signal.aborted) {
       const rec = this.opts.store.get(req.executionId)
       if (!rec) throw new Error(`execution ${req.executionId} not found on node ${this.opts.nodeId}`)
