@@ -21,6 +21,10 @@ export interface Config {
   API: { Host: string; Port: number }
   Orchestrator: {
     Enabled: boolean
+    /** Where orchestrators accept compute nodes (our libp2p listener; Bacalhau's NATS port). */
+    Host: string
+    Port: number
+    Auth: { Token: string }
     NodeManager: { DisconnectTimeout: string; ManualApproval: boolean }
     Scheduler: {
       WorkerCount: number
@@ -32,6 +36,7 @@ export interface Config {
   Compute: {
     Enabled: boolean
     Orchestrators: string[]
+    Auth: { Token: string }
     Heartbeat: { Interval: string; InfoUpdateInterval: string }
     AllocatedCapacity: { CPU: string; Memory: string; Disk: string; GPU: string }
     AllowListedLocalPaths: string[]
@@ -80,6 +85,9 @@ export function defaultConfig(): Config {
     API: { Host: '0.0.0.0', Port: 1234 },
     Orchestrator: {
       Enabled: false,
+      Host: '0.0.0.0',
+      Port: 4222,
+      Auth: { Token: '' },
       NodeManager: { DisconnectTimeout: '1m', ManualApproval: false },
       Scheduler: {
         WorkerCount: os.cpus().length,
@@ -91,6 +99,7 @@ export function defaultConfig(): Config {
     Compute: {
       Enabled: false,
       Orchestrators: ['nats://127.0.0.1:4222'],
+      Auth: { Token: '' },
       Heartbeat: { Interval: '15s', InfoUpdateInterval: '1m' },
       AllocatedCapacity: { CPU: '80%', Memory: '80%', Disk: '80%', GPU: '100%' },
       AllowListedLocalPaths: [],

@@ -175,7 +175,7 @@ describe('loadConfig', () => {
       message: 'unknown config key "Foo.Bar" (see `bacalhau config list`)',
     })
     assert.throws(
-      () => load({ configFlags: ['Orchestrator.Auth.Token=x'] }),
+      () => load({ configFlags: ['Orchestrator.TLS.ServerCert=x'] }),
       /Bacalhau key that this node does not support/,
     )
     const file = write(path.join(tmp(), 'u.yaml'), 'API:\n  Portt: 1\n')
@@ -187,12 +187,12 @@ describe('loadConfig', () => {
   it('loads Bacalhau-only keys from a file with a warning', () => {
     const file = write(
       path.join(tmp(), 'b.yaml'),
-      'Orchestrator:\n  Enabled: true\n  Auth:\n    Token: secret\nUpdateConfig:\n  Interval: 0s\n',
+      'Orchestrator:\n  Enabled: true\n  TLS:\n    ServerCert: x.pem\nUpdateConfig:\n  Interval: 0s\n',
     )
     const { config, warnings } = load({ configFlags: [file] })
     assert.equal(config.Orchestrator.Enabled, true)
     assert.equal(warnings.length, 2)
-    assert.match(warnings[0], /ignoring Orchestrator.Auth, a Bacalhau key this node does not support/)
+    assert.match(warnings[0], /ignoring Orchestrator.TLS, a Bacalhau key this node does not support/)
   })
 
   it('names the file and YAML problem for malformed YAML', () => {
