@@ -72,6 +72,7 @@ export class Orchestrator implements OrchestratorApi {
   private readonly log: Logger
   private readonly broker: EvaluationBroker
   private housekeeping?: NodeJS.Timeout
+  private liveness?: NodeJS.Timeout
   private readonly queueBackoffMs: number
 
   constructor(private readonly opts: OrchestratorOptions) {
@@ -95,10 +96,15 @@ export class Orchestrator implements OrchestratorApi {
     )
     this.housekeeping = setInterval(() => this.runHousekeeping(), Math.max(interval, 200))
     this.housekeeping.unref()
+    // Lost nodes are noticed within a third of the disconnect timeout (1–30 s, as Bacalhau).
+    const disconnectMs = parseDuration(this.opts.config.Orchestrator.NodeManager.DisconnectTimeout)
+    this.liveness = setInterval(() => this.checkLiveness(), Math.min(Math.max(disconnectMs / 3, 250), 30_000))
+    this.liveness.unref()
   }
 
   stop(): void {
     if (this.housekeeping) clearInterval(this.housekeeping)
+    if (this.liveness) clearInterval(this.liveness)
     this.broker.stop()
     this.store.commit()
     this.events.removeAllListeners()
@@ -608,13 +614,27 @@ export class Orchestrator implements OrchestratorApi {
     })
   }
 
-  private runHousekeeping(): void {
+  /** Marks silent nodes DISCONNECTED and re-evaluates the jobs running on them. */
+  private checkLiveness(): void {
     try {
       const lost = this.nodes.sweep()
+      if (lost.length === 0) return
+      this.log.warn({ nodes: lost }, 'compute nodes stopped sending heartbeats: marked DISCONNECTED')
+      this.store.tx(() => {
+        const jobs = new Set<string>()
+        for (const e of this.store.liveExecutions()) if (lost.includes(e.NodeID)) jobs.add(e.JobID)
+        for (const id of jobs) this.reevaluate(id, 'node-leave')
+      })
+    } catch (err) {
+      this.log.error({ err }, 'liveness check failed')
+    }
+  }
+
+  private runHousekeeping(): void {
+    try {
       const now = Date.now()
       this.store.tx(() => {
         const touched = new Set<string>()
-        for (const e of this.store.liveExecutions()) if (lost.includes(e.NodeID)) touched.add(e.JobID)
         for (const id of this.store.nonTerminalJobIds()) {
           const job = this.store.getJob(id)
           if (!job || (job.Type !== 'batch' && job.Type !== 'ops')) continue
