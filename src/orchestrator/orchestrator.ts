@@ -27,7 +27,7 @@ import { EvaluationBroker } from './broker.js'
 import { errorEvent, event, Topic } from './events.js'
 import type { NodeManager } from './nodes.js'
 import { decodePageToken, encodePageToken } from './paging.js'
-import { rankNodes } from './ranking.js'
+import { rankNodes, type Ranking } from './ranking.js'
 import type {
   ExecutionsQuery,
   HistoryQuery,
@@ -436,7 +436,8 @@ export class Orchestrator implements OrchestratorApi {
     const current = executions.filter((e) => e.JobVersion === job.Version)
     if (current.length === 0 || job.Type === 'daemon') {
       const ranked = rankNodes(job, this.nodes.schedulable(), executions)
-      const fresh = ranked.filter((r) => r.rank >= 0 && !current.some((e) => e.NodeID === r.node.NodeID))
+      const taken = new Set(current.map((e) => e.NodeID))
+      const fresh = ranked.suitable.filter((r) => !taken.has(r.node.NodeID))
       if (current.length === 0 && fresh.length === 0) {
         this.setJobState(job, 'Failed', this.notEnoughNodes(job, 1, ranked))
         return
@@ -462,12 +463,12 @@ export class Orchestrator implements OrchestratorApi {
     preApproved: boolean,
   ): void {
     const ranked = rankNodes(job, this.nodes.schedulable(), executions)
-    const suitable = ranked.filter((r) => r.rank >= 0)
+    const suitable = ranked.best(Math.min(partitions.length, MAX_NEW_EXECUTIONS_PER_EVAL))
     const n = Math.min(partitions.length, suitable.length, MAX_NEW_EXECUTIONS_PER_EVAL)
     for (let i = 0; i < n; i++) this.createExecution(job, suitable[i].node, partitions[i], preApproved, out)
-    if (partitions.length > MAX_NEW_EXECUTIONS_PER_EVAL && suitable.length > n)
+    if (partitions.length > MAX_NEW_EXECUTIONS_PER_EVAL && ranked.suitable.length > n)
       this.reevaluate(job.ID, 'job-queue', 100)
-    if (suitable.length >= partitions.length || n === MAX_NEW_EXECUTIONS_PER_EVAL) return
+    if (ranked.suitable.length >= partitions.length || n === MAX_NEW_EXECUTIONS_PER_EVAL) return
 
     const message = this.notEnoughNodes(job, partitions.length, ranked)
     const queueTimeoutS = job.Tasks[0]?.Timeouts?.QueueTimeout ?? 0
@@ -487,12 +488,14 @@ export class Orchestrator implements OrchestratorApi {
       this.cancelExecution(e, 'Execution stopped due to job failure', out)
   }
 
-  private notEnoughNodes(job: Job, requested: number, ranked: ReturnType<typeof rankNodes>): string {
-    const suitable = ranked.filter((r) => r.rank >= 0).length
-    let msg = `not enough nodes to run job. requested: ${requested}, available: ${ranked.length}, suitable: ${suitable}.`
-    for (const r of ranked)
-      if (r.rank < 0) msg += `\n• Node ${shortId(r.node.NodeID)}: ${r.reasons.join('; ')}`
-    if (ranked.length === 0) msg += ' No compute nodes are connected.'
+  private notEnoughNodes(job: Job, requested: number, ranked: Ranking): string {
+    const suitable = ranked.suitable.length
+    let msg = `not enough nodes to run job. requested: ${requested}, available: ${ranked.total}, suitable: ${suitable}.`
+    // Name a few nodes and why; with thousands of nodes the full list helps nobody.
+    const shown = ranked.unsuitable.slice(0, 10)
+    for (const r of shown) msg += `\n• Node ${shortId(r.node.NodeID)}: ${r.reasons.join('; ')}`
+    if (ranked.unsuitable.length > shown.length) msg += `\n• … and ${ranked.unsuitable.length - shown.length} more nodes`
+    if (ranked.total === 0) msg += ' No compute nodes are connected.'
     if (job.Type === 'ops' && requested === 1 && suitable === 0) msg = `no matching nodes. ${msg}`
     return msg
   }
