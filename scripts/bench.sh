@@ -8,3 +8,5 @@ rm -rf dist-test && npx tsc -p tsconfig.test.json
 mkdir -p .bench-out
 node dist-test/bench/wasm-engine.js "$@" | tee .bench-out/wasm-engine.json
 node dist-test/bench/jobs.js "$@" | tee .bench-out/jobs.json
+node dist-test/bench/scheduling.js | tee .bench-out/scheduling.json
+node dist-test/bench/network.js "$@" | tee .bench-out/network.json

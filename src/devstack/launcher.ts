@@ -44,6 +44,8 @@ export interface Devstack {
   /** The first node's API. */
   apiHost: string
   apiPort: number
+  /** When every process answered its API, and when every orchestrator saw every compute node (ms epoch). */
+  timings: { processesUp: number; converged: number }
   stop(): Promise<void>
 }
 
@@ -121,6 +123,7 @@ export async function startDevstack(opts: DevstackOptions): Promise<Devstack> {
   const timeoutMs = opts.readyTimeoutMs ?? 60_000
   const nodes: DevNode[] = []
   const outputs: string[] = []
+  const timings = { processesUp: 0, converged: 0 }
 
   const stop = async () => {
     await Promise.all(
@@ -194,15 +197,17 @@ export async function startDevstack(opts: DevstackOptions): Promise<Devstack> {
     const addrs = orchestratorNodes.map((n) => `127.0.0.1:${n.networkPort}`)
     await Promise.all(Array.from({ length: opts.computes }, () => spawnNode(index++, 'compute', addrs)))
     nodes.sort((a, b) => a.index - b.index)
+    timings.processesUp = Date.now()
     // Ready means every orchestrator can schedule on every compute node.
     const expectedComputes = opts.computes + opts.hybrids
-    await Promise.all(orchestratorNodes.map((o) => waitForComputes(o.apiUrl, o.role === 'hybrid' ? expectedComputes : expectedComputes, timeoutMs)))
+    await Promise.all(orchestratorNodes.map((o) => waitForComputes(o.apiUrl, expectedComputes, timeoutMs)))
+    timings.converged = Date.now()
   } catch (err) {
     await stop()
     throw err
   }
   const first = nodes[0]
-  return { nodes, baseDir, token, apiHost: '0.0.0.0', apiPort: first.apiPort, stop }
+  return { nodes, baseDir, token, apiHost: '0.0.0.0', apiPort: first.apiPort, timings, stop }
 }
 
 /** The banner Bacalhau prints once a devstack is up (bacalhau-behaviour.md §6). */

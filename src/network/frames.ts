@@ -1,0 +1,105 @@
+// Length-prefixed JSON frames over libp2p streams: the framing every direct protocol of
+// this project uses. Each frame is a varint length followed by UTF-8 JSON.
+import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
+import type { Stream } from '@libp2p/interface'
+import { z } from 'zod'
+
+/** The largest frame accepted or sent. A job with inline inputs fits well below it. */
+export const MAX_FRAME_BYTES = 16 * 1024 * 1024
+/** How long a peer may take to deliver one expected frame. */
+export const FRAME_TIMEOUT_MS = 30_000
+
+export class FrameError extends Error {
+  override name = 'FrameError'
+}
+
+export type JsonFrames = LengthPrefixedStream<Stream>
+
+export function jsonFrames(stream: Stream, maxFrameBytes = MAX_FRAME_BYTES): JsonFrames {
+  // The read buffer must hold one whole frame plus its length prefix, or lpStream aborts
+  // the stream before the size check can report the frame as too large.
+  return lpStream(stream, { maxDataLength: maxFrameBytes, maxBufferSize: maxFrameBytes + 16 })
+}
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder('utf-8', { fatal: true })
+
+export function encodeJson(value: unknown, maxFrameBytes = MAX_FRAME_BYTES): Uint8Array {
+  const bytes = encoder.encode(JSON.stringify(value))
+  if (bytes.byteLength > maxFrameBytes)
+    throw new FrameError(`message of ${bytes.byteLength} bytes exceeds the ${maxFrameBytes}-byte frame limit`)
+  return bytes
+}
+
+export async function writeJson(
+  lp: JsonFrames,
+  value: unknown,
+  opts: { signal?: AbortSignal; maxFrameBytes?: number } = {},
+): Promise<void> {
+  await lp.write(encodeJson(value, opts.maxFrameBytes), { signal: opts.signal })
+}
+
+/**
+ * Reads one frame and parses its JSON. `timeoutMs` bounds the wait for this frame only;
+ * omit it for streams that may stay quiet for long (a followed log). Every failure is a
+ * FrameError whose message says what was wrong with the frame.
+ */
+export async function readJson(
+  lp: JsonFrames,
+  opts: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<unknown> {
+  const signals: AbortSignal[] = []
+  const timeout = opts.timeoutMs !== undefined ? AbortSignal.timeout(opts.timeoutMs) : undefined
+  if (timeout) signals.push(timeout)
+  if (opts.signal) signals.push(opts.signal)
+  const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0]
+  let frame
+  try {
+    frame = await lp.read({ signal })
+  } catch (err) {
+    const e = err as Error
+    if (timeout?.aborted) throw new FrameError(`no frame within ${opts.timeoutMs} ms`, { cause: err })
+    if (opts.signal?.aborted) throw err
+    switch (e.name) {
+      case 'InvalidDataLengthError':
+      case 'InvalidDataLengthLengthError':
+      case 'InvalidMessageLengthError':
+        throw new FrameError(`frame rejected: ${e.message}`, { cause: err })
+      case 'UnexpectedEOFError':
+        throw new FrameError('stream ended before a complete frame arrived', { cause: err })
+      default:
+        throw new FrameError(`stream failed: ${e.message}`, { cause: err })
+    }
+  }
+  let text: string
+  try {
+    text = decoder.decode(frame.subarray())
+  } catch {
+    throw new FrameError('frame is not valid UTF-8')
+  }
+  try {
+    return JSON.parse(text)
+  } catch (err) {
+    throw new FrameError(`frame is not valid JSON: ${(err as Error).message}`)
+  }
+}
+
+/** A zod error as one line that names each bad field. */
+export function describeZodError(err: z.ZodError): string {
+  return err.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length ? i.path.join('.') : '(message)'}: ${i.message}`)
+    .join('; ')
+}
+
+/** The reply to a one-request stream. */
+export const AckSchema = z.union([
+  z.object({ ok: z.literal(true) }),
+  z.object({ ok: z.literal(false), error: z.string() }),
+])
+export type Ack = z.infer<typeof AckSchema>
+
+/** Frames of a log stream after the LogRequest: entries, then one terminator. */
+export const LogEntryFrameSchema = z.object({ Type: z.union([z.literal(1), z.literal(2)]), Line: z.string() })
+export const LogEndFrameSchema = z.object({ end: z.literal(true) })
+export const LogErrorFrameSchema = z.object({ error: z.string() })

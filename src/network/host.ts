@@ -1,0 +1,156 @@
+// The node's libp2p host: TCP + Noise + Yamux, identify, ping, a private Kademlia DHT and
+// GossipSub, optionally inside a private network derived from the network token.
+import { createLibp2p, type Libp2pOptions } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { noise } from '@libp2p/noise'
+import { yamux } from '@libp2p/yamux'
+import { identify, type Identify } from '@libp2p/identify'
+import { ping, type Ping } from '@libp2p/ping'
+import { gossipsub, StrictSign, type GossipSub } from '@libp2p/gossipsub'
+import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
+import { preSharedKey } from '@libp2p/pnet'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { isIPv4, isIPv6 } from 'node:net'
+import type { Connection, Libp2p, PrivateKey } from '@libp2p/interface'
+import type { Logger } from '../util/logger.js'
+import { derivePsk, pskFingerprint } from './pnet.js'
+
+export const KAD_PROTOCOL = '/bacalhau-ts/kad/1.0.0'
+/** A wrong-PSK dial hangs instead of failing (STACK pitfall 12), so every dial is bounded. */
+export const DEFAULT_DIAL_TIMEOUT_MS = 5_000
+
+export interface HostServices extends Record<string, unknown> {
+  identify: Identify
+  ping: Ping
+  pubsub: GossipSub
+  dht: KadDHT
+}
+export type Host = Libp2p<HostServices>
+
+export interface HostOptions {
+  privateKey: PrivateKey
+  /** Multiaddrs to listen on, e.g. `/ip4/0.0.0.0/tcp/4222`. */
+  listen: string[]
+  /** Addresses to advertise instead of the listen addresses (NAT, containers). */
+  announce?: string[]
+  /** Shared network token; empty or absent means no private network. */
+  token?: string
+  logger: Logger
+}
+
+// Remembers which hosts run behind a PSK, so a failed dial can say why it probably failed.
+const privateNetworkHosts = new WeakSet<object>()
+
+/**
+ * The libp2p options for a node: used by createHost, and by an embedded Helia that must
+ * build the host itself from options.
+ */
+export function libp2pOptions(opts: Omit<HostOptions, 'logger'>): Libp2pOptions<HostServices> {
+  const psk = derivePsk(opts.token)
+  return {
+    privateKey: opts.privateKey,
+    addresses: { listen: opts.listen, ...(opts.announce?.length ? { announce: opts.announce } : {}) },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    ...(psk ? { connectionProtector: preSharedKey({ psk }) } : {}),
+    // Nodes find each other through configured addresses only: no mDNS, no public bootstrap.
+    peerDiscovery: [],
+    // Clusters run on LANs and loopback: private and loopback addresses must stay dialable.
+    connectionGater: { denyDialMultiaddr: () => false },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      // Small networks (pitfall 9): with the default degree a message published before the
+      // mesh forms never reaches a peer two hops away. Low Dlo/Dout graft every peer there
+      // is, flood publishing reaches every direct subscriber at once, and StrictSign makes
+      // the `from` of every delivered message a verified peer ID.
+      pubsub: gossipsub({
+        D: 4,
+        Dlo: 1,
+        Dhi: 8,
+        Dout: 0,
+        heartbeatInterval: 500,
+        floodPublish: true,
+        allowPublishToZeroTopicPeers: true,
+        globalSignaturePolicy: StrictSign,
+      }),
+      // Pitfall 11: the defaults drop private addresses, go client-only off the public
+      // internet and join the public IPFS DHT.
+      dht: kadDHT({ protocol: KAD_PROTOCOL, clientMode: false, peerInfoMapper: passthroughMapper }),
+    },
+  }
+}
+
+/** Creates and starts the node's libp2p host. The caller owns it and must stop() it. */
+export async function createHost(opts: HostOptions): Promise<Host> {
+  const options = libp2pOptions(opts)
+  const host = await createLibp2p(options)
+  const psk = derivePsk(opts.token)
+  if (psk) privateNetworkHosts.add(host)
+  opts.logger.info(
+    {
+      peerId: host.peerId.toString(),
+      addrs: host.getMultiaddrs().map((a) => a.toString()),
+      privateNetwork: psk ? pskFingerprint(psk) : false,
+    },
+    'libp2p host started',
+  )
+  return host
+}
+
+/** Marks a host built elsewhere (e.g. by Helia from libp2pOptions) as running behind a PSK. */
+export function markPrivateNetwork(host: Libp2p): void {
+  privateNetworkHosts.add(host)
+}
+
+/**
+ * Turns a peer address into a multiaddr: a multiaddr string (with or without /p2p/),
+ * `host:port`, `ip:port`, `[ipv6]:port`, or any of those behind a URL scheme
+ * (`tcp://…`, `nats://…` from Bacalhau-style configs).
+ */
+export function toMultiaddr(addr: string): Multiaddr {
+  const a = addr.trim()
+  if (a.startsWith('/')) return multiaddr(a)
+  const bare = a.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/\/+$/, '')
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(bare) ?? /^([^:/]+):(\d+)$/.exec(bare)
+  if (!m) throw new Error(`invalid peer address "${addr}": expected a multiaddr or host:port`)
+  const [, h, p] = m
+  const port = Number(p)
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new Error(`invalid peer address "${addr}": port ${p} is out of range`)
+  const proto = isIPv4(h!) ? 'ip4' : isIPv6(h!) ? 'ip6' : 'dns4'
+  return multiaddr(`/${proto}/${h}/tcp/${port}`)
+}
+
+export interface DialPeerOptions {
+  /** Whether the host runs behind a PSK; defaults to what createHost recorded. */
+  privateNetwork?: boolean
+  signal?: AbortSignal
+}
+
+/**
+ * Dials a peer, always bounded by a timeout. Errors name the address and, behind a PSK,
+ * the likely cause: a peer with another network token never answers the handshake.
+ */
+export async function dialPeer(
+  host: Libp2p,
+  addr: string,
+  timeoutMs: number = DEFAULT_DIAL_TIMEOUT_MS,
+  opts: DialPeerOptions = {},
+): Promise<Connection> {
+  const ma = toMultiaddr(addr)
+  const timeout = AbortSignal.timeout(timeoutMs)
+  const signal = opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout
+  try {
+    return await host.dial(ma, { signal })
+  } catch (err) {
+    if (opts.signal?.aborted) throw err
+    const privateNetwork = opts.privateNetwork ?? privateNetworkHosts.has(host)
+    const reason = timeout.aborted ? `no answer within ${timeoutMs} ms` : (err as Error).message
+    const hint = privateNetwork
+      ? '; the remote node may be using a different network token (private network key), or be unreachable'
+      : ''
+    throw new Error(`could not connect to peer at ${addr}: ${reason}${hint}`, { cause: err })
+  }
+}
