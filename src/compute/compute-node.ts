@@ -36,6 +36,8 @@ export interface ComputeNodeOptions {
   storage: StorageRegistry
   publishers: PublisherRegistry
   maxCapacity: ResourcesUsage
+  /** Labels found on the host (GPU models), under the operator's own. */
+  extraLabels?: Record<string, string>
   logger: Logger
 }
 
@@ -93,6 +95,7 @@ export class ComputeNode {
   nodeInfo(): NodeInfo {
     const cfg = this.opts.config
     const labels: Record<string, string> = {
+      ...this.opts.extraLabels,
       ...cfg.Labels,
       name: this.opts.nodeId,
       os_type: os.platform(),

@@ -17,11 +17,22 @@ export interface RunCommandResult {
   ErrorMsg: string
 }
 
+export interface GpuDevice {
+  Index: number
+  Name: string
+  Vendor: string
+  /** MiB */
+  Memory: number
+  PCIAddress: string
+}
+
 export interface ResourcesUsage {
   CPU?: number
   Memory?: number
   Disk?: number
   GPU?: number
+  /** Per-device details of the GPUs counted in GPU. */
+  GPUs?: GpuDevice[]
 }
 
 export interface Execution {

@@ -17,7 +17,7 @@ import { derivePsk, pskFingerprint } from './pnet.js'
 
 export const KAD_PROTOCOL = '/bacalhau-ts/kad/1.0.0'
 /** A wrong-PSK dial hangs instead of failing (STACK pitfall 12), so every dial is bounded. */
-export const DEFAULT_DIAL_TIMEOUT_MS = 5_000
+export const DEFAULT_DIAL_TIMEOUT_MS = 4_000
 
 export interface HostServices extends Record<string, unknown> {
   identify: Identify

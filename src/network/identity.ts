@@ -1,5 +1,6 @@
 // The node's libp2p identity. It persists in the data dir so the peer ID (and with it the
 // NodeID binding orchestrators keep, and the addresses peers have stored) survives restarts.
+import { randomUUID } from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
@@ -17,7 +18,7 @@ export async function loadOrCreatePrivateKey(dataDir: string): Promise<PrivateKe
   const key = await generateKeyPair('Ed25519')
   // Written under a temporary name and linked into place, so a crash never leaves a
   // truncated key behind and two processes starting at once agree on one identity.
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`
+  const tmp = `${file}.${randomUUID()}.tmp`
   await fs.writeFile(tmp, privateKeyToProtobuf(key), { mode: 0o600, flag: 'wx' })
   try {
     await fs.link(tmp, file)

@@ -9,6 +9,7 @@ import { ApiServer } from '../api/server.js'
 import { ComputeNode } from '../compute/compute-node.js'
 import { allocatedCapacity, hostTotals } from '../compute/capacity.js'
 import { ExecutionStore } from '../compute/store.js'
+import { allocatedGpuCount, detectGpus, gpuLabels, selectGpus } from '../compute/gpu/index.js'
 import { NoopExecutor } from '../executors/noop/index.js'
 import type { Executor } from '../executors/types.js'
 import { WasmExecutor } from '../executors/wasm/index.js'
@@ -151,6 +152,10 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
       const executors = [wasm, new NoopExecutor(), ...(opts.executors ?? [])].filter(
         (e) => !disabledEngines.has(e.name),
       )
+      const gpus = await detectGpus({ logger: log.child({ component: 'gpu' }) })
+      const maxCapacity = allocatedCapacity({ ...hostTotals(dataDir), GPU: gpus.length }, config.Compute.AllocatedCapacity)
+      maxCapacity.GPU = allocatedGpuCount(config.Compute.AllocatedCapacity.GPU, gpus.length)
+      if (maxCapacity.GPU > 0) maxCapacity.GPUs = selectGpus(gpus, maxCapacity.GPU)
       compute = new ComputeNode({
         nodeId,
         nodeType: 'Compute',
@@ -161,7 +166,8 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
         executors,
         storage,
         publishers,
-        maxCapacity: allocatedCapacity(hostTotals(dataDir), config.Compute.AllocatedCapacity),
+        maxCapacity,
+        extraLabels: gpuLabels(gpus),
         logger: log,
       })
       await compute.start()

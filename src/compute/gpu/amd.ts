@@ -40,12 +40,14 @@ export function parseRocmSmi(stdout: string): GpuInfo[] {
   // the requested fields); it is a statement that there is nothing, not a failure to parse.
   if (!/^\s*[{[]/m.test(stdout) && /No JSON data to report/i.test(stdout)) return []
   const doc = parseJsonOutput(stdout, TOOL)
-  if (!isRecord(doc)) throw new Error(`${TOOL}: expected a JSON object keyed by card, got ${excerpt(JSON.stringify(doc))}`)
+  if (!isRecord(doc))
+    throw new Error(`${TOOL}: expected a JSON object keyed by card, got ${excerpt(JSON.stringify(doc))}`)
   const gpus: GpuInfo[] = []
   for (const [key, rec] of Object.entries(doc)) {
     const m = /^card(\d+)$/i.exec(key.trim())
     if (!m) continue // "system" and any other non-device sections
-    if (!isRecord(rec)) throw new Error(`${TOOL}: ${key}: expected an object, got ${excerpt(JSON.stringify(rec))}`)
+    if (!isRecord(rec))
+      throw new Error(`${TOOL}: ${key}: expected an object, got ${excerpt(JSON.stringify(rec))}`)
     const name = field(rec, 'Card Series', 'Card Model')
     if (name !== undefined && typeof name !== 'string')
       throw new Error(`${TOOL}: ${key}: invalid Card Series ${JSON.stringify(name)}`)

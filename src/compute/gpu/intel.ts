@@ -15,7 +15,12 @@ const TOOL = 'xpu-smi'
 
 export const XPU_SMI_COMMAND = 'xpu-smi'
 export const XPU_SMI_LIST_ARGS: readonly string[] = ['discovery', '--json']
-export const xpuSmiDeviceArgs = (deviceId: number): string[] => ['discovery', '--json', '--device', String(deviceId)]
+export const xpuSmiDeviceArgs = (deviceId: number): string[] => [
+  'discovery',
+  '--json',
+  '--device',
+  String(deviceId),
+]
 
 function checkError(doc: Record<string, unknown>): void {
   if (doc.error === undefined) return
@@ -27,7 +32,8 @@ function toGpu(rec: Record<string, unknown>, where: string): GpuInfo {
   const id = readCount(rec.device_id, `${TOOL}: ${where}`, 'device_id')
   if (id === undefined) throw new Error(`${TOOL}: ${where}: missing device_id`)
   const name = rec.device_name ?? ''
-  if (typeof name !== 'string') throw new Error(`${TOOL}: ${where}: invalid device_name ${JSON.stringify(name)}`)
+  if (typeof name !== 'string')
+    throw new Error(`${TOOL}: ${where}: invalid device_name ${JSON.stringify(name)}`)
   const bdf = rec.pci_bdf_address ?? ''
   if (typeof bdf !== 'string')
     throw new Error(`${TOOL}: ${where}: invalid pci_bdf_address ${JSON.stringify(bdf)}`)
@@ -60,7 +66,8 @@ export function parseXpuSmiDiscoveryRecords(stdout: string): { gpu: GpuInfo; has
     if (!isRecord(rec)) throw new Error(`${TOOL}: device_list[${i}]: expected an object`)
     const gpu = toGpu(rec, `device_list[${i}]`)
     // toGpu has validated the field; a "N/A" marker counts as absent.
-    const hasMemory = readCount(rec.memory_physical_size_byte, TOOL, 'memory_physical_size_byte') !== undefined
+    const hasMemory =
+      readCount(rec.memory_physical_size_byte, TOOL, 'memory_physical_size_byte') !== undefined
     return { gpu, hasMemory }
   })
 }
