@@ -3,6 +3,7 @@
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import type { Stream } from '@libp2p/interface'
 import { z } from 'zod'
+import { parseJson, stringifyJson } from '../models/json.js'
 
 /** The largest frame accepted or sent. A job with inline inputs fits well below it. */
 export const MAX_FRAME_BYTES = 16 * 1024 * 1024
@@ -18,14 +19,43 @@ export type JsonFrames = LengthPrefixedStream<Stream>
 export function jsonFrames(stream: Stream, maxFrameBytes = MAX_FRAME_BYTES): JsonFrames {
   // The read buffer must hold one whole frame plus its length prefix, or lpStream aborts
   // the stream before the size check can report the frame as too large.
-  return lpStream(stream, { maxDataLength: maxFrameBytes, maxBufferSize: maxFrameBytes + 16 })
+  return lpStream(stream, {
+    maxDataLength: maxFrameBytes,
+    maxBufferSize: maxFrameBytes + 16,
+    // Five bytes hold any 32-bit length, so an oversized frame is refused by its (readable)
+    // length rather than by the size of its prefix.
+    maxLengthLength: MAX_PREFIX_BYTES,
+    lengthDecoder: boundedVarint(MAX_PREFIX_BYTES),
+  })
+}
+
+const MAX_PREFIX_BYTES = 5
+
+/**
+ * lpStream keeps reading a length prefix for as long as its bytes have the continuation
+ * bit set, so an endless run of 0xff would never be refused; this decoder gives up as soon
+ * as the prefix is longer than any allowed length needs. RangeError means "need more".
+ */
+function boundedVarint(maxBytes: number) {
+  return (buf: { byteLength: number; get(index: number): number }): number => {
+    let value = 0
+    for (let i = 0; i < buf.byteLength; i++) {
+      if (i >= maxBytes) throw new FrameError(`length prefix is longer than ${maxBytes} bytes`)
+      const b = buf.get(i)
+      value += (b & 0x7f) * 2 ** (7 * i)
+      if ((b & 0x80) === 0) return value
+    }
+    if (buf.byteLength >= maxBytes) throw new FrameError(`length prefix is longer than ${maxBytes} bytes`)
+    throw new RangeError('incomplete length prefix')
+  }
 }
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder('utf-8', { fatal: true })
 
 export function encodeJson(value: unknown, maxFrameBytes = MAX_FRAME_BYTES): Uint8Array {
-  const bytes = encoder.encode(JSON.stringify(value))
+  // Executions and jobs carry int64 nanosecond times as bigint: keep them exact.
+  const bytes = encoder.encode(stringifyJson(value))
   if (bytes.byteLength > maxFrameBytes)
     throw new FrameError(`message of ${bytes.byteLength} bytes exceeds the ${maxFrameBytes}-byte frame limit`)
   return bytes
@@ -60,6 +90,7 @@ export async function readJson(
     const e = err as Error
     if (timeout?.aborted) throw new FrameError(`no frame within ${opts.timeoutMs} ms`, { cause: err })
     if (opts.signal?.aborted) throw err
+    if (err instanceof FrameError) throw new FrameError(`frame rejected: ${e.message}`)
     switch (e.name) {
       case 'InvalidDataLengthError':
       case 'InvalidDataLengthLengthError':
@@ -78,7 +109,7 @@ export async function readJson(
     throw new FrameError('frame is not valid UTF-8')
   }
   try {
-    return JSON.parse(text)
+    return parseJson(text)
   } catch (err) {
     throw new FrameError(`frame is not valid JSON: ${(err as Error).message}`)
   }

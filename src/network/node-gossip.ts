@@ -2,6 +2,7 @@
 // topic and every orchestrator builds its node table from what arrives. Gossip messages are
 // signed (StrictSign), so `from` is a verified peer ID; a NodeID is bound to the first peer
 // that announced it and later claims from other peers are refused.
+import { parseJson } from '../models/json.js'
 import type { GossipSub, Message, TopicValidatorFn } from '@libp2p/gossipsub'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
@@ -78,7 +79,7 @@ export function parseNodeInfoUpdate(
   if (data.byteLength > maxBytes) return { ok: false, reason: `${data.byteLength} bytes exceeds ${maxBytes}` }
   let json: unknown
   try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data))
+    json = parseJson(new TextDecoder('utf-8', { fatal: true }).decode(data))
   } catch (err) {
     return { ok: false, reason: `not JSON: ${(err as Error).message}` }
   }

@@ -22,6 +22,11 @@ import { PublisherRegistry } from '../publishers/registry.js'
 import { StorageRegistry } from '../storage/registry.js'
 import { openDatabase, type Db } from '../store/sqlite.js'
 import { InProcessNetwork } from '../transport/in-process.js'
+import { compositeOrchestratorTransport } from '../transport/composite.js'
+import { Libp2pTransport } from '../transport/libp2p.js'
+import { createHost } from '../network/host.js'
+import { loadOrCreateIdentity } from '../network/identity.js'
+import { networkToken } from './token.js'
 import { createLogger, type Logger } from '../util/logger.js'
 import { loadOrCreateMetadata } from './metadata.js'
 
@@ -90,6 +95,22 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
 
   try {
     const network = new InProcessNetwork()
+    // Every node is a libp2p peer. Orchestrators listen where compute nodes join them;
+    // compute-only nodes dial their orchestrators and keep those connections up.
+    const { privateKey } = await loadOrCreateIdentity(dataDir)
+    const token = isOrchestrator ? networkToken(config, dataDir, log) : config.Compute.Auth.Token
+    const listen = isOrchestrator
+      ? [`/ip4/${config.Orchestrator.Host}/tcp/${config.Orchestrator.Port}`]
+      : ['/ip4/0.0.0.0/tcp/0']
+    const host = await createHost({ privateKey, listen, token: token || undefined, logger: log })
+    cleanups.push(() => host.stop())
+    const p2p = new Libp2pTransport({
+      host,
+      logger: log,
+      // A hybrid node's compute side talks to its own orchestrator in-process.
+      roles: { orchestrator: isOrchestrator, compute: isCompute && !isOrchestrator },
+      orchestrators: isCompute && !isOrchestrator ? config.Compute.Orchestrators : [],
+    })
     let orchestrator: Orchestrator | undefined
     let compute: ComputeNode | undefined
     let publishers: PublisherRegistry | undefined
@@ -119,7 +140,9 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
         nodeId,
         store,
         nodes,
-        transport: network.orchestrator,
+        transport: isCompute
+          ? compositeOrchestratorTransport(nodeId, network.orchestrator, p2p.orchestrator)
+          : p2p.orchestrator,
         config,
         logger: log,
         installationId: meta.InstanceID,
@@ -162,7 +185,7 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
         config,
         dataDir,
         store: new ExecutionStore(open('compute')),
-        transport: network.connectCompute(nodeId),
+        transport: isOrchestrator ? network.connectCompute(nodeId) : p2p.compute,
         executors,
         storage,
         publishers,
@@ -170,10 +193,13 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
         extraLabels: gpuLabels(gpus),
         logger: log,
       })
-      await compute.start()
       const c = compute
       cleanups.push(() => c.stop())
     }
+    // Handlers are registered: start serving the network, then announce the compute side.
+    await p2p.start()
+    cleanups.push(() => p2p.stop())
+    if (compute) await compute.start()
 
     const api = new ApiServer({
       host: config.API.Host,
@@ -189,8 +215,8 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
     cleanups.push(() => api.stop())
 
     const runFile = process.env.DEVSTACK_ENV_FILE || path.join(dataDir, 'bacalhau.run')
-    const host = config.API.Host === '0.0.0.0' ? '127.0.0.1' : config.API.Host
-    fs.writeFileSync(runFile, `export BACALHAU_API_HOST=${host}\nexport BACALHAU_API_PORT=${api.port()}\n`)
+    const apiHost = config.API.Host === '0.0.0.0' ? '127.0.0.1' : config.API.Host
+    fs.writeFileSync(runFile, `export BACALHAU_API_HOST=${apiHost}\nexport BACALHAU_API_PORT=${api.port()}\n`)
     cleanups.push(() => fs.rmSync(runFile, { force: true }))
 
     log.info(

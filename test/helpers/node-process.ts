@@ -41,6 +41,8 @@ export async function startNodeProcess(opts: StartOptions = {}): Promise<NodePro
     dataDir,
     '-c',
     'Publishers.Types.Local.Port=0',
+    '-c',
+    'Orchestrator.Port=0',
     ...(opts.args ?? []),
   ]
   const proc = spawn(process.execPath, args, {
