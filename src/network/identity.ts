@@ -34,7 +34,9 @@ export async function loadOrCreatePrivateKey(dataDir: string): Promise<PrivateKe
 }
 
 /** The key and the peer ID it yields. */
-export async function loadOrCreateIdentity(dataDir: string): Promise<{ privateKey: PrivateKey; peerId: PeerId }> {
+export async function loadOrCreateIdentity(
+  dataDir: string,
+): Promise<{ privateKey: PrivateKey; peerId: PeerId }> {
   const privateKey = await loadOrCreatePrivateKey(dataDir)
   return { privateKey, peerId: peerIdFromPrivateKey(privateKey) }
 }

@@ -164,7 +164,12 @@ export class NodeGossip {
       const r = parseNodeInfoUpdate(msg.data, this.maxBytes)
       if (!r.ok) {
         this.log.warn(
-          { peer: msg.from.toString(), via: propagationSource.toString(), topic: NODES_TOPIC, reason: r.reason },
+          {
+            peer: msg.from.toString(),
+            via: propagationSource.toString(),
+            topic: NODES_TOPIC,
+            reason: r.reason,
+          },
           'dropped invalid node announcement',
         )
         return TopicValidatorResult.Reject

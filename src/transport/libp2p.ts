@@ -219,9 +219,14 @@ export class Libp2pTransport {
     }
   }
 
-  private async *streamLogs(nodeId: string, request: LogRequest, signal: AbortSignal): AsyncGenerator<LogEntry> {
+  private async *streamLogs(
+    nodeId: string,
+    request: LogRequest,
+    signal: AbortSignal,
+  ): AsyncGenerator<LogEntry> {
     const peer = this.bindings.peerOf(nodeId)
-    if (!peer) throw new Error(`compute node ${nodeId} is unknown to this orchestrator: no node info received from it`)
+    if (!peer)
+      throw new Error(`compute node ${nodeId} is unknown to this orchestrator: no node info received from it`)
     if (peer === this.self) {
       if (!this.logHandler || !this.roles.compute) throw new Error(`compute node ${nodeId} serves no logs`)
       yield* this.logHandler(structuredClone(request), signal)
@@ -267,7 +272,9 @@ export class Libp2pTransport {
     } catch (err) {
       if (stop.aborted) return
       if (err instanceof Rejected) throw new Error(err.message)
-      throw new Error(`log stream from compute node ${nodeId} failed: ${(err as Error).message}`, { cause: err })
+      throw new Error(`log stream from compute node ${nodeId} failed: ${(err as Error).message}`, {
+        cause: err,
+      })
     } finally {
       stop.removeEventListener('abort', onAbort)
       this.active.delete(stream)
@@ -309,7 +316,9 @@ export class Libp2pTransport {
       try {
         await this.request(peerIdFromString(origin), ORCHESTRATOR_PROTOCOL, message)
       } catch (err) {
-        throw new Error(`${message.type} to orchestrator ${origin}: ${(err as Error).message}`, { cause: err })
+        throw new Error(`${message.type} to orchestrator ${origin}: ${(err as Error).message}`, {
+          cause: err,
+        })
       }
     if (final) this.executionOrigin.delete(message.executionId)
   }
@@ -349,7 +358,11 @@ export class Libp2pTransport {
   }
 
   /** A message from an orchestrator (direct stream, or our own orchestrator half). */
-  private async acceptFromOrchestrator(message: OrchestratorMessage, fromPeer: string, local = false): Promise<void> {
+  private async acceptFromOrchestrator(
+    message: OrchestratorMessage,
+    fromPeer: string,
+    local = false,
+  ): Promise<void> {
     const handler = this.computeHandler
     if (!handler || !this.roles.compute) throw new Rejected('this node does not run a compute node')
     let executionId: string
@@ -407,10 +420,16 @@ export class Libp2pTransport {
         continue
       }
       if (peer.toString() === this.self) {
-        this.log.warn({ orchestrator: addr }, 'orchestrator address points at this node; not dialling it again')
+        this.log.warn(
+          { orchestrator: addr },
+          'orchestrator address points at this node; not dialling it again',
+        )
         return
       }
-      this.log.info({ orchestrator: addr, peer: peer.toString(), afterFailures: failures }, 'connected to orchestrator')
+      this.log.info(
+        { orchestrator: addr, peer: peer.toString(), afterFailures: failures },
+        'connected to orchestrator',
+      )
       failures = 0
       this.addOrchestrator(peer)
       const since = Date.now()
@@ -541,7 +560,10 @@ export class Libp2pTransport {
     } catch (err) {
       if (signal.aborted) return
       const reason = (err as Error).message
-      this.log.warn({ peer, protocol: LOGS_PROTOCOL, execution: request.executionId, reason }, 'log stream failed')
+      this.log.warn(
+        { peer, protocol: LOGS_PROTOCOL, execution: request.executionId, reason },
+        'log stream failed',
+      )
       await writeJson(lp, { error: reason }, { signal: AbortSignal.timeout(this.frameTimeoutMs) })
     } finally {
       gone.abort()
@@ -601,15 +623,16 @@ export class Libp2pTransport {
         stream.abort(err as Error)
         if (err instanceof Rejected) throw err
         if (timeout.aborted) throw new Error(`no answer from peer ${peer} within ${this.requestTimeoutMs} ms`)
-        throw new Error(`${protocol} request to peer ${peer} failed: ${(err as Error).message}`, { cause: err })
+        throw new Error(`${protocol} request to peer ${peer} failed: ${(err as Error).message}`, {
+          cause: err,
+        })
       } finally {
         this.active.delete(stream)
       }
     }
-    throw new Error(
-      `cannot open ${protocol} to peer ${peer}: ${lastErr?.message ?? 'transport stopped'}`,
-      { cause: lastErr },
-    )
+    throw new Error(`cannot open ${protocol} to peer ${peer}: ${lastErr?.message ?? 'transport stopped'}`, {
+      cause: lastErr,
+    })
   }
 }
 

@@ -3,7 +3,12 @@ import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import type { PeerId } from '@libp2p/interface'
 import type { Host } from '../../src/network/host.js'
-import { NODES_TOPIC, NodeGossip, parseNodeInfoUpdate, type NodeInfoUpdate } from '../../src/network/node-gossip.js'
+import {
+  NODES_TOPIC,
+  NodeGossip,
+  parseNodeInfoUpdate,
+  type NodeInfoUpdate,
+} from '../../src/network/node-gossip.js'
 
 // Line topology A – B – C: C hears A only through B.
 describe('node gossip', () => {
@@ -30,7 +35,11 @@ describe('node gossip', () => {
   })
 
   /** Publishes every 100 ms, as a heartbeat would, until C has it. */
-  async function publishUntilSeen(g: NodeGossip, update: NodeInfoUpdate, match: (u: NodeInfoUpdate) => boolean) {
+  async function publishUntilSeen(
+    g: NodeGossip,
+    update: NodeInfoUpdate,
+    match: (u: NodeInfoUpdate) => boolean,
+  ) {
     return waitFor('gossip delivery', async () => {
       await g.publishNodeInfo(update)
       const hit = received.find((r) => match(r.update))
@@ -54,7 +63,9 @@ describe('node gossip', () => {
     await pub(new Uint8Array([0xff, 0xfe, 0x00, 0x01]))
     await pub(enc('{not json'))
     await pub(enc({ type: 'NodeInfoUpdate', nodeId: '', bootId: 'x', info: {} }))
-    await pub(enc({ type: 'BidResult', nodeId: 'n', executionId: 'e', jobId: 'j', accepted: true, reason: '' }))
+    await pub(
+      enc({ type: 'BidResult', nodeId: 'n', executionId: 'e', jobId: 'j', accepted: true, reason: '' }),
+    )
     await pub(enc({ ...nodeInfo('padded'), info: { NodeID: 'padded', pad: 'x'.repeat(300 * 1024) } }))
     await pub(enc({ ...nodeInfo('liar'), info: { NodeID: 'someone-else' } }))
     const warned = await waitFor('six warnings', () => {

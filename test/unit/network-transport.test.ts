@@ -1,4 +1,13 @@
-import { addrOf, captureLogger, newHost, nodeInfo, portOf, silent, sleep, waitFor } from './network-helpers.js'
+import {
+  addrOf,
+  captureLogger,
+  newHost,
+  nodeInfo,
+  portOf,
+  silent,
+  sleep,
+  waitFor,
+} from './network-helpers.js'
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { createLibp2p } from 'libp2p'
@@ -37,7 +46,12 @@ async function raw(from: Libp2p, to: Libp2p, protocol: string, bytes: Uint8Array
   const lp = lpStream(s)
   const frames: any[] = []
   try {
-    for (;;) frames.push(JSON.parse(new TextDecoder().decode((await lp.read({ signal: AbortSignal.timeout(5000) })).subarray())))
+    for (;;)
+      frames.push(
+        JSON.parse(
+          new TextDecoder().decode((await lp.read({ signal: AbortSignal.timeout(5000) })).subarray()),
+        ),
+      )
   } catch {
     // end of stream (or reset): whatever arrived is the answer
   }
@@ -105,7 +119,12 @@ describe('libp2p transport', () => {
         }
       } else throw new Error(`execution ${req.executionId} not found`)
     })
-    tC2 = new Libp2pTransport({ host: c2, logger: silent, roles: { compute: true }, orchestrators: [addrOf(o1)] })
+    tC2 = new Libp2pTransport({
+      host: c2,
+      logger: silent,
+      roles: { compute: true },
+      orchestrators: [addrOf(o1)],
+    })
     tC2.compute.onOrchestratorMessage(() => {})
     await Promise.all([tO1, tO2, tC1, tC2].map((t) => t.start()))
     await waitFor('compute connected to both orchestrators', () => tC1.connectedOrchestrators().length === 2)
@@ -133,7 +152,10 @@ describe('libp2p transport', () => {
     assert.deepEqual(got, askForBid('e1'))
     await tC1.compute.sendToOrchestrator(bidResult('c1', 'e1'))
     await tC1.compute.sendToOrchestrator(bidResult('c1', 'e2'))
-    await waitFor('bid results', () => atO1.some((m) => m.type === 'BidResult') && atO2.some((m) => m.type === 'BidResult'))
+    await waitFor(
+      'bid results',
+      () => atO1.some((m) => m.type === 'BidResult') && atO2.some((m) => m.type === 'BidResult'),
+    )
     assert.deepEqual(
       atO1.filter((m) => m.type === 'BidResult').map((m) => (m as { executionId: string }).executionId),
       ['e1'],
@@ -146,7 +168,12 @@ describe('libp2p transport', () => {
 
   it('keeps an execution with the orchestrator that asked for it', async () => {
     await assert.rejects(
-      tO2.orchestrator.sendToCompute('c1', { type: 'CancelExecution', executionId: 'e1', jobId: 'job-e1', reason: 'mine' }),
+      tO2.orchestrator.sendToCompute('c1', {
+        type: 'CancelExecution',
+        executionId: 'e1',
+        jobId: 'job-e1',
+        reason: 'mine',
+      }),
       /belongs to another orchestrator/,
     )
     await tO1.orchestrator.sendToCompute('c1', { type: 'BidAccepted', executionId: 'e1', jobId: 'job-e1' })
@@ -155,15 +182,30 @@ describe('libp2p transport', () => {
 
   it('passes a handler failure back as a rejection', async () => {
     await assert.rejects(
-      tO1.orchestrator.sendToCompute('c1', { type: 'CancelExecution', executionId: 'e1', jobId: 'job-e1', reason: 'explode' }),
+      tO1.orchestrator.sendToCompute('c1', {
+        type: 'CancelExecution',
+        executionId: 'e1',
+        jobId: 'job-e1',
+        reason: 'explode',
+      }),
       /CancelExecution to compute node c1: peer refused it: handler exploded/,
     )
   })
 
   it('rejects sends to unknown nodes and results for unknown executions with clear errors', async () => {
-    await assert.rejects(tO1.orchestrator.sendToCompute('nobody', askForBid('e9')), /compute node nobody is unknown/)
-    await assert.rejects(tC1.compute.sendToOrchestrator(bidResult('c1', 'never-asked')), /no orchestrator is known for execution never-asked/)
-    const it = tO1.orchestrator.streamLogs('nobody', { executionId: 'e', follow: false, tail: false }, new AbortController().signal)
+    await assert.rejects(
+      tO1.orchestrator.sendToCompute('nobody', askForBid('e9')),
+      /compute node nobody is unknown/,
+    )
+    await assert.rejects(
+      tC1.compute.sendToOrchestrator(bidResult('c1', 'never-asked')),
+      /no orchestrator is known for execution never-asked/,
+    )
+    const it = tO1.orchestrator.streamLogs(
+      'nobody',
+      { executionId: 'e', follow: false, tail: false },
+      new AbortController().signal,
+    )
     await assert.rejects(async () => {
       for await (const _ of it) void _
     }, /compute node nobody is unknown/)
@@ -174,11 +216,19 @@ describe('libp2p transport', () => {
       ['invalid JSON', frame(enc.encode('{"type":')), /not valid JSON/],
       ['invalid UTF-8', frame(Uint8Array.from([0xc3, 0x28])), /not valid UTF-8/],
       ['bad length prefix', Uint8Array.from(Array(12).fill(0xff)), /frame rejected/],
-      ['oversized frame', Uint8Array.from([...varint(17 * 1024 * 1024), 1, 2, 3]), /frame rejected: Message length too long/],
+      [
+        'oversized frame',
+        Uint8Array.from([...varint(17 * 1024 * 1024), 1, 2, 3]),
+        /frame rejected: Message length too long/,
+      ],
       ['truncated frame', Uint8Array.from([...varint(100), 1, 2, 3]), /stream ended before a complete frame/],
       ['schema-invalid', jsonFrame({ type: 'AskForBid' }), /invalid message: .*execution/],
       ['unknown type', jsonFrame({ type: 'RunResult', nodeId: 'x' }), /invalid message: type/],
-      ['no execution ID', jsonFrame({ type: 'AskForBid', execution: {}, preApproved: false }), /execution\.ID/],
+      [
+        'no execution ID',
+        jsonFrame({ type: 'AskForBid', execution: {}, preApproved: false }),
+        /execution\.ID/,
+      ],
     ]
     for (const [name, bytes, expect] of cases) {
       const frames = await raw(x, c1, COMPUTE_PROTOCOL, bytes)
@@ -188,7 +238,10 @@ describe('libp2p transport', () => {
       await tO1.orchestrator.sendToCompute('c1', askForBid(`after-${name}`))
     }
     const warns = log.lines.filter(
-      (l) => l.msg === 'rejected inbound message' && l.protocol === COMPUTE_PROTOCOL && l.peer === x.peerId.toString(),
+      (l) =>
+        l.msg === 'rejected inbound message' &&
+        l.protocol === COMPUTE_PROTOCOL &&
+        l.peer === x.peerId.toString(),
     )
     assert.equal(warns.length, cases.length)
     assert.ok(warns.every((w) => w.level === 40 && typeof w.reason === 'string'))
@@ -210,7 +263,11 @@ describe('libp2p transport', () => {
       ['oversized', Uint8Array.from([...varint(17 * 1024 * 1024), 0]), /too long/],
       ['schema-invalid', jsonFrame({ type: 'NodeInfoUpdate', nodeId: 'z' }), /invalid message: .*bootId/],
       ['orchestrator message', jsonFrame(askForBid('zz')), /invalid message/],
-      ['unannounced sender', jsonFrame(bidResult('c1', 'e1')), /node c1 has not announced itself from this peer/],
+      [
+        'unannounced sender',
+        jsonFrame(bidResult('c1', 'e1')),
+        /node c1 has not announced itself from this peer/,
+      ],
       ['stolen node ID', jsonFrame(nodeInfo('c1', 'spoofed')), /node ID c1 is bound to another peer/],
       ['mismatched NodeID', jsonFrame({ ...nodeInfo('x1'), info: { NodeID: 'c1' } }), /does not match/],
     ]
@@ -234,13 +291,21 @@ describe('libp2p transport', () => {
     await sleep(200)
     assert.ok(!atO1.slice(before).some((m) => m.type === 'NodeInfoUpdate' && m.nodeId === 'c1'))
     assert.equal(tO1.peerIdOf('c1'), c1.peerId.toString())
-    assert.ok(log.lines.some((l) => String(l.msg).includes('bound to another peer') && l.peer === c2.peerId.toString()))
+    assert.ok(
+      log.lines.some(
+        (l) => String(l.msg).includes('bound to another peer') && l.peer === c2.peerId.toString(),
+      ),
+    )
   })
 
   it('streams logs to the end', async () => {
     const got: LogEntry[] = []
     const signal = new AbortController().signal
-    for await (const e of tO1.orchestrator.streamLogs('c1', { executionId: 'e-done', follow: false, tail: false }, signal))
+    for await (const e of tO1.orchestrator.streamLogs(
+      'c1',
+      { executionId: 'e-done', follow: false, tail: false },
+      signal,
+    ))
       got.push(e)
     assert.deepEqual(got, [
       { Type: 1, Line: 'one' },
@@ -252,7 +317,11 @@ describe('libp2p transport', () => {
   it('follows a log until the reader aborts, and stops the compute-side reader', async () => {
     const ac = new AbortController()
     const got: LogEntry[] = []
-    for await (const e of tO1.orchestrator.streamLogs('c1', { executionId: 'e-follow', follow: true, tail: false }, ac.signal)) {
+    for await (const e of tO1.orchestrator.streamLogs(
+      'c1',
+      { executionId: 'e-follow', follow: true, tail: false },
+      ac.signal,
+    )) {
       got.push(e)
       if (got.length === 5) ac.abort()
     }
@@ -263,7 +332,11 @@ describe('libp2p transport', () => {
 
   it('stops the compute-side reader when the consumer breaks out', async () => {
     let n = 0
-    for await (const _ of tO2.orchestrator.streamLogs('c1', { executionId: 'e-follow', follow: true, tail: false }, new AbortController().signal)) {
+    for await (const _ of tO2.orchestrator.streamLogs(
+      'c1',
+      { executionId: 'e-follow', follow: true, tail: false },
+      new AbortController().signal,
+    )) {
       void _
       if (++n === 3) break
     }
@@ -273,7 +346,11 @@ describe('libp2p transport', () => {
   it('throws the compute side error frame', async () => {
     const got: LogEntry[] = []
     await assert.rejects(async () => {
-      for await (const e of tO1.orchestrator.streamLogs('c1', { executionId: 'e-error', follow: false, tail: false }, new AbortController().signal))
+      for await (const e of tO1.orchestrator.streamLogs(
+        'c1',
+        { executionId: 'e-error', follow: false, tail: false },
+        new AbortController().signal,
+      ))
         got.push(e)
     }, /log file vanished/)
     assert.deepEqual(got, [{ Type: 1, Line: 'before the failure' }])
@@ -285,7 +362,12 @@ describe('libp2p transport', () => {
     assert.match(bad[0].error, /invalid message: .*follow/)
     const garbage = await raw(x, c1, LOGS_PROTOCOL, frame(enc.encode('][')))
     assert.match(garbage[0].error, /not valid JSON/)
-    const good = await raw(x, c1, LOGS_PROTOCOL, jsonFrame({ executionId: 'e-done', follow: false, tail: false }))
+    const good = await raw(
+      x,
+      c1,
+      LOGS_PROTOCOL,
+      jsonFrame({ executionId: 'e-done', follow: false, tail: false }),
+    )
     assert.deepEqual(good.at(-1), { end: true })
     assert.equal(good.length, 4)
   })
@@ -304,9 +386,15 @@ describe('libp2p transport', () => {
         await stream.close()
       })
       await t.start()
-      assert.deepEqual(await raw(rogue, oh, ORCHESTRATOR_PROTOCOL, jsonFrame(nodeInfo('rogue'))), [{ ok: true }])
+      assert.deepEqual(await raw(rogue, oh, ORCHESTRATOR_PROTOCOL, jsonFrame(nodeInfo('rogue'))), [
+        { ok: true },
+      ])
       await assert.rejects(async () => {
-        for await (const _ of t.orchestrator.streamLogs('rogue', { executionId: 'e', follow: false, tail: false }, new AbortController().signal))
+        for await (const _ of t.orchestrator.streamLogs(
+          'rogue',
+          { executionId: 'e', follow: false, tail: false },
+          new AbortController().signal,
+        ))
           void _
       }, /unexpected frame on the log stream/)
     } finally {
@@ -343,10 +431,17 @@ describe('libp2p transport: connecting', () => {
     transports.push(tc)
     tc.compute.onOrchestratorMessage(() => {})
     await tc.start()
-    await assert.rejects(tc.compute.sendToOrchestrator(nodeInfo('late')), /reached no orchestrator|no gossip peers/)
+    await assert.rejects(
+      tc.compute.sendToOrchestrator(nodeInfo('late')),
+      /reached no orchestrator|no gossip peers/,
+    )
 
     await sleep(300)
-    const options = libp2pOptions({ privateKey: await generateKeyPair('Ed25519'), listen: [`/ip4/127.0.0.1/tcp/${port}`], token: TOKEN })
+    const options = libp2pOptions({
+      privateKey: await generateKeyPair('Ed25519'),
+      listen: [`/ip4/127.0.0.1/tcp/${port}`],
+      token: TOKEN,
+    })
     const { pubsub: _pubsub, ...services } = options.services!
     void _pubsub
     const orch = await createLibp2p({ ...options, services: services as any })
@@ -362,7 +457,11 @@ describe('libp2p transport: connecting', () => {
 
     const before = seen.length
     await orch.hangUp(compute.peerId)
-    await waitFor('reconnected and re-announced', () => seen.length > before && tc.connectedOrchestrators().length === 1, 5000)
+    await waitFor(
+      'reconnected and re-announced',
+      () => seen.length > before && tc.connectedOrchestrators().length === 1,
+      5000,
+    )
     await to.orchestrator.sendToCompute('late', askForBid('after-reconnect'))
   })
 
@@ -371,7 +470,12 @@ describe('libp2p transport: connecting', () => {
     const c = await newHost({ token: TOKEN })
     hosts.push(o, c)
     const to = new Libp2pTransport({ host: o, logger: silent, roles: { orchestrator: true } })
-    const tc = new Libp2pTransport({ host: c, logger: silent, roles: { compute: true }, orchestrators: [addrOf(o)] })
+    const tc = new Libp2pTransport({
+      host: c,
+      logger: silent,
+      roles: { compute: true },
+      orchestrators: [addrOf(o)],
+    })
     transports.push(to)
     to.orchestrator.onComputeMessage(() => {})
     tc.compute.onOrchestratorMessage(() => {})
@@ -409,7 +513,11 @@ describe('libp2p transport: connecting', () => {
     await t.compute.sendToOrchestrator(bidResult('hybrid', 'h1'))
     assert.equal(toOrch.at(-1)?.type, 'BidResult')
     const lines: LogEntry[] = []
-    for await (const e of t.orchestrator.streamLogs('hybrid', { executionId: 'h1', follow: false, tail: false }, new AbortController().signal))
+    for await (const e of t.orchestrator.streamLogs(
+      'hybrid',
+      { executionId: 'h1', follow: false, tail: false },
+      new AbortController().signal,
+    ))
       lines.push(e)
     assert.deepEqual(lines, [{ Type: 1, Line: 'local' }])
   })
