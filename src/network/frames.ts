@@ -3,6 +3,7 @@
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import type { Stream } from '@libp2p/interface'
 import { z } from 'zod'
+import { scope } from './scope.js'
 import { parseJson, stringifyJson } from '../models/json.js'
 
 /** The largest frame accepted or sent. A job with inline inputs fits well below it. */
@@ -78,17 +79,13 @@ export async function readJson(
   lp: JsonFrames,
   opts: { timeoutMs?: number; signal?: AbortSignal } = {},
 ): Promise<unknown> {
-  const signals: AbortSignal[] = []
-  const timeout = opts.timeoutMs !== undefined ? AbortSignal.timeout(opts.timeoutMs) : undefined
-  if (timeout) signals.push(timeout)
-  if (opts.signal) signals.push(opts.signal)
-  const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0]
+  const sc = scope({ timeoutMs: opts.timeoutMs, parents: [opts.signal] })
   let frame
   try {
-    frame = await lp.read({ signal })
+    frame = await lp.read({ signal: sc.signal })
   } catch (err) {
     const e = err as Error
-    if (timeout?.aborted) throw new FrameError(`no frame within ${opts.timeoutMs} ms`, { cause: err })
+    if (sc.timedOut()) throw new FrameError(`no frame within ${opts.timeoutMs} ms`, { cause: err })
     if (opts.signal?.aborted) throw err
     if (err instanceof FrameError) throw new FrameError(`frame rejected: ${e.message}`)
     switch (e.name) {
@@ -101,6 +98,8 @@ export async function readJson(
       default:
         throw new FrameError(`stream failed: ${e.message}`, { cause: err })
     }
+  } finally {
+    sc.dispose()
   }
   let text: string
   try {

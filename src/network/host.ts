@@ -14,6 +14,7 @@ import { isIPv4, isIPv6 } from 'node:net'
 import type { Connection, Libp2p, PrivateKey } from '@libp2p/interface'
 import type { Logger } from '../util/logger.js'
 import { derivePsk, pskFingerprint } from './pnet.js'
+import { scope } from './scope.js'
 
 export const KAD_PROTOCOL = '/bacalhau-ts/kad/1.0.0'
 /** A wrong-PSK dial hangs instead of failing (STACK pitfall 12), so every dial is bounded. */
@@ -58,6 +59,14 @@ export function libp2pOptions(opts: Omit<HostOptions, 'logger'>): Libp2pOptions<
     peerDiscovery: [],
     // Clusters run on LANs and loopback: private and loopback addresses must stay dialable.
     connectionGater: { denyDialMultiaddr: () => false },
+    // An orchestrator takes every compute node of a cluster at once, often from one host
+    // (devstack): libp2p's defaults (5 new connections per second per host, 10 pending
+    // upgrades) reset most of them and push the rest into reconnect backoff.
+    connectionManager: {
+      maxConnections: 2000,
+      maxIncomingPendingConnections: 256,
+      inboundConnectionThreshold: 1000,
+    },
     services: {
       identify: identify(),
       ping: ping(),
@@ -77,7 +86,16 @@ export function libp2pOptions(opts: Omit<HostOptions, 'logger'>): Libp2pOptions<
       }),
       // Pitfall 11: the defaults drop private addresses, go client-only off the public
       // internet and join the public IPFS DHT.
-      dht: kadDHT({ protocol: KAD_PROTOCOL, clientMode: false, peerInfoMapper: passthroughMapper }),
+      // The DHT's start-up self-queries (every second by default) cost every node CPU on
+      // every new peer; a cluster joining 30 nodes at once spent seconds on them. Content
+      // routing does not need them this early.
+      dht: kadDHT({
+        protocol: KAD_PROTOCOL,
+        clientMode: false,
+        peerInfoMapper: passthroughMapper,
+        initialQuerySelfInterval: 30_000,
+        querySelfInterval: 300_000,
+      }),
     },
   }
 }
@@ -140,17 +158,18 @@ export async function dialPeer(
   opts: DialPeerOptions = {},
 ): Promise<Connection> {
   const ma = toMultiaddr(addr)
-  const timeout = AbortSignal.timeout(timeoutMs)
-  const signal = opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout
+  const sc = scope({ timeoutMs, parents: [opts.signal] })
   try {
-    return await host.dial(ma, { signal })
+    return await host.dial(ma, { signal: sc.signal })
   } catch (err) {
     if (opts.signal?.aborted) throw err
     const privateNetwork = opts.privateNetwork ?? privateNetworkHosts.has(host)
-    const reason = timeout.aborted ? `no answer within ${timeoutMs} ms` : (err as Error).message
+    const reason = sc.timedOut() ? `no answer within ${timeoutMs} ms` : (err as Error).message
     const hint = privateNetwork
       ? '; the remote node may be using a different network token (private network key), or be unreachable'
       : ''
     throw new Error(`could not connect to peer at ${addr}: ${reason}${hint}`, { cause: err })
+  } finally {
+    sc.dispose()
   }
 }

@@ -2,7 +2,7 @@
 // topic and every orchestrator builds its node table from what arrives. Gossip messages are
 // signed (StrictSign), so `from` is a verified peer ID; a NodeID is bound to the first peer
 // that announced it and later claims from other peers are refused.
-import { parseJson } from '../models/json.js'
+import { parseJson, stringifyJson } from '../models/json.js'
 import type { GossipSub, Message, TopicValidatorFn } from '@libp2p/gossipsub'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
@@ -148,7 +148,7 @@ export class NodeGossip {
 
   /** Publishes an announcement; resolves to the number of peers it was sent to. */
   async publishNodeInfo(update: NodeInfoUpdate): Promise<number> {
-    const data = new TextEncoder().encode(JSON.stringify(update))
+    const data = new TextEncoder().encode(stringifyJson(update))
     if (data.byteLength > this.maxBytes)
       throw new Error(`node info of ${data.byteLength} bytes exceeds the ${this.maxBytes}-byte gossip limit`)
     const { recipients } = await this.pubsub.publish(NODES_TOPIC, data)

@@ -110,6 +110,9 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
       // A hybrid node's compute side talks to its own orchestrator in-process.
       roles: { orchestrator: isOrchestrator, compute: isCompute && !isOrchestrator },
       orchestrators: isCompute && !isOrchestrator ? config.Compute.Orchestrators : [],
+      // Rejoin quickly: a compute node is useless while it is not connected.
+      reconnectInitialMs: 250,
+      reconnectMaxMs: 5_000,
     })
     let orchestrator: Orchestrator | undefined
     let compute: ComputeNode | undefined

@@ -16,6 +16,7 @@ import {
   type OrchestratorMessage,
 } from '../protocols/messages.js'
 import type { Logger } from '../util/logger.js'
+import { stringifyJson } from '../models/json.js'
 import {
   AckSchema,
   FRAME_TIMEOUT_MS,
@@ -33,6 +34,7 @@ import {
 } from '../network/frames.js'
 import { DEFAULT_DIAL_TIMEOUT_MS, dialPeer } from '../network/host.js'
 import { NodeBindings, NodeGossip, type NodeInfoUpdate } from '../network/node-gossip.js'
+import { scope } from '../network/scope.js'
 import { COMPUTE_PROTOCOL, LOGS_PROTOCOL, ORCHESTRATOR_PROTOCOL } from '../network/protocols.js'
 import type { ComputeTransport, OrchestratorTransport } from './types.js'
 
@@ -47,6 +49,12 @@ export interface Libp2pTransportOptions {
   logger: Logger
   /** Which halves this node runs: decides which protocols it serves. */
   roles: { orchestrator?: boolean; compute?: boolean }
+  /**
+   * This node's own NodeID. It is bound to this host's peer at once, so no remote peer can
+   * announce itself under it (a hybrid node whose compute half talks in-process, or an
+   * orchestrator listed in its own node table).
+   */
+  localNodeId?: string
   /** Compute side: orchestrator addresses to dial and keep connected (Compute.Orchestrators). */
   orchestrators?: string[]
   /** Node gossip to use; by default one is made on the host's `pubsub` service if it has one. */
@@ -124,6 +132,7 @@ export class Libp2pTransport {
     const pubsub = (opts.host.services as { pubsub?: GossipSub }).pubsub
     this.gossip = opts.gossip ?? (pubsub ? new NodeGossip({ pubsub, logger: opts.logger }) : undefined)
     this.bindings = this.gossip?.bindings ?? new NodeBindings(this.log)
+    if (opts.localNodeId) this.bindings.claim(opts.localNodeId, this.self, 'local')
     // Registered once: NodeGossip has no removal, and stop() makes the handler inert.
     if (this.roles.orchestrator)
       this.gossip?.onNodeInfo((update, from) => {
@@ -232,18 +241,22 @@ export class Libp2pTransport {
       yield* this.logHandler(structuredClone(request), signal)
       return
     }
-    const opened = AbortSignal.any([signal, this.closing.signal, AbortSignal.timeout(this.requestTimeoutMs)])
+    const opening = scope({ timeoutMs: this.requestTimeoutMs, parents: [signal, this.closing.signal] })
     let stream: Stream
     try {
-      stream = await this.host.dialProtocol(peerIdFromString(peer), LOGS_PROTOCOL, { signal: opened })
+      stream = await this.host.dialProtocol(peerIdFromString(peer), LOGS_PROTOCOL, { signal: opening.signal })
     } catch (err) {
       if (signal.aborted) return
-      throw new Error(`cannot open a log stream to compute node ${nodeId}: ${(err as Error).message}`, {
-        cause: err,
-      })
+      const reason = opening.timedOut()
+        ? `no connection within ${this.requestTimeoutMs} ms`
+        : (err as Error).message
+      throw new Error(`cannot open a log stream to compute node ${nodeId}: ${reason}`, { cause: err })
+    } finally {
+      opening.dispose()
     }
     this.active.add(stream)
-    const stop = AbortSignal.any([signal, this.closing.signal])
+    const reading = scope({ parents: [signal, this.closing.signal] })
+    const stop = reading.signal
     // Resetting the stream is what tells the compute side to stop reading the log.
     const onAbort = () => stream.abort(new Error('log stream cancelled'))
     stop.addEventListener('abort', onAbort, { once: true })
@@ -267,7 +280,7 @@ export class Libp2pTransport {
           done = true
           return
         }
-        throw new FrameError(`unexpected frame on the log stream: ${JSON.stringify(frame).slice(0, 200)}`)
+        throw new FrameError(`unexpected frame on the log stream: ${stringifyJson(frame).slice(0, 200)}`)
       }
     } catch (err) {
       if (stop.aborted) return
@@ -277,6 +290,7 @@ export class Libp2pTransport {
       })
     } finally {
       stop.removeEventListener('abort', onAbort)
+      reading.dispose()
       this.active.delete(stream)
       if (!done) stream.abort(new Error('log stream closed by the reader'))
     }
@@ -538,7 +552,8 @@ export class Libp2pTransport {
     // The reader learns the orchestrator went away when the stream closes or resets.
     const gone = new AbortController()
     stream.addEventListener('close', () => gone.abort(), { once: true })
-    const signal = AbortSignal.any([gone.signal, this.closing.signal])
+    const serving = scope({ parents: [gone.signal, this.closing.signal] })
+    const signal = serving.signal
     let request: LogRequest
     try {
       request = parse(LogRequestSchema, await readJson(lp, { timeoutMs: this.frameTimeoutMs, signal }))
@@ -547,6 +562,7 @@ export class Libp2pTransport {
       if (signal.aborted) throw err
       const reason = (err as Error).message
       this.log.warn({ peer, protocol: LOGS_PROTOCOL, reason }, 'rejected log request')
+      serving.dispose()
       await writeJson(lp, { error: reason }, { signal: AbortSignal.timeout(this.frameTimeoutMs) })
       return this.finish(stream)
     }
@@ -567,6 +583,7 @@ export class Libp2pTransport {
       await writeJson(lp, { error: reason }, { signal: AbortSignal.timeout(this.frameTimeoutMs) })
     } finally {
       gone.abort()
+      serving.dispose()
     }
     await this.finish(stream)
   }
@@ -594,19 +611,24 @@ export class Libp2pTransport {
     let lastErr: Error | undefined
     for (let attempt = 1; attempt <= this.requestAttempts; attempt++) {
       if (this.state === 'stopped') throw new Error('transport stopped')
-      const timeout = AbortSignal.timeout(this.requestTimeoutMs)
-      const signal = AbortSignal.any([timeout, this.closing.signal])
+      const sc = scope({ timeoutMs: this.requestTimeoutMs, parents: [this.closing.signal] })
+      const signal = sc.signal
       let stream: Stream
       try {
         stream = await this.host.dialProtocol(peer, protocol, { signal, maxOutboundStreams: 256 })
       } catch (err) {
+        sc.dispose()
         lastErr = err as Error
         if (lastErr.name === 'UnsupportedProtocolError') {
           lastErr = new Error(`peer ${peer} does not serve ${protocol}`)
           break
         }
         if (this.closing.signal.aborted) break
-        if (timeout.aborted) lastErr = new Error(`no connection within ${this.requestTimeoutMs} ms`)
+        if (sc.timedOut()) lastErr = new Error(`no connection within ${this.requestTimeoutMs} ms`)
+        this.log.debug(
+          { peer: peer.toString(), protocol, attempt, err: lastErr.message },
+          'cannot open stream',
+        )
         if (attempt < this.requestAttempts) await sleep(250 * 2 ** (attempt - 1), this.closing.signal)
         continue
       }
@@ -622,11 +644,12 @@ export class Libp2pTransport {
       } catch (err) {
         stream.abort(err as Error)
         if (err instanceof Rejected) throw err
-        if (timeout.aborted) throw new Error(`no answer from peer ${peer} within ${this.requestTimeoutMs} ms`)
+        if (sc.timedOut()) throw new Error(`no answer from peer ${peer} within ${this.requestTimeoutMs} ms`)
         throw new Error(`${protocol} request to peer ${peer} failed: ${(err as Error).message}`, {
           cause: err,
         })
       } finally {
+        sc.dispose()
         this.active.delete(stream)
       }
     }

@@ -83,7 +83,12 @@ describe('libp2p transport', () => {
 
   before(async () => {
     ;[o1, o2, c1, c2, x] = await Promise.all([1, 2, 3, 4, 5].map(() => newHost({ token: TOKEN })))
-    tO1 = new Libp2pTransport({ host: o1, logger: log.logger, roles: { orchestrator: true } })
+    tO1 = new Libp2pTransport({
+      host: o1,
+      logger: log.logger,
+      roles: { orchestrator: true },
+      localNodeId: 'orch-1',
+    })
     tO2 = new Libp2pTransport({ host: o2, logger: silent, roles: { orchestrator: true } })
     tO1.orchestrator.onComputeMessage((m) => void atO1.push(m))
     tO2.orchestrator.onComputeMessage((m) => void atO2.push(m))
@@ -269,6 +274,7 @@ describe('libp2p transport', () => {
         /node c1 has not announced itself from this peer/,
       ],
       ['stolen node ID', jsonFrame(nodeInfo('c1', 'spoofed')), /node ID c1 is bound to another peer/],
+      ["the orchestrator's own ID", jsonFrame(nodeInfo('orch-1')), /node ID orch-1 is bound to another peer/],
       ['mismatched NodeID', jsonFrame({ ...nodeInfo('x1'), info: { NodeID: 'c1' } }), /does not match/],
     ]
     for (const [name, bytes, expect] of cases) {
