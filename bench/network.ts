@@ -10,7 +10,12 @@ import { parseJson } from '../src/models/json.js'
 const wallNowMs = () => performance.timeOrigin + performance.now()
 const agent = new http.Agent({ keepAlive: true, maxSockets: 128 })
 
-function request(apiUrl: string, method: string, p: string, body?: string): Promise<{ status: number; text: string }> {
+function request(
+  apiUrl: string,
+  method: string,
+  p: string,
+  body?: string,
+): Promise<{ status: number; text: string }> {
   const url = new URL(apiUrl)
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -20,12 +25,16 @@ function request(apiUrl: string, method: string, p: string, body?: string): Prom
         port: url.port,
         path: p,
         method,
-        headers: body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {},
+        headers: body
+          ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }
+          : {},
       },
       (res) => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }))
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+        )
       },
     )
     req.on('error', reject)
@@ -33,7 +42,9 @@ function request(apiUrl: string, method: string, p: string, body?: string): Prom
   })
 }
 
-const noop = JSON.stringify({ Job: { Type: 'batch', Count: 1, Tasks: [{ Name: 'main', Engine: { Type: 'noop' } }] } })
+const noop = JSON.stringify({
+  Job: { Type: 'batch', Count: 1, Tasks: [{ Name: 'main', Engine: { Type: 'noop' } }] },
+})
 
 async function submit(apiUrl: string) {
   const t = wallNowMs()
@@ -46,7 +57,9 @@ async function completions(apiUrl: string, count: number): Promise<Map<string, n
   const end = Date.now() + 120_000
   for (;;) {
     const r = await request(apiUrl, 'GET', '/api/v1/orchestrator/jobs')
-    const body = parseJson(r.text) as { Items: Array<{ ID: string; State: { StateType: string }; ModifyTime: bigint }> }
+    const body = parseJson(r.text) as {
+      Items: Array<{ ID: string; State: { StateType: string }; ModifyTime: bigint }>
+    }
     const done = new Map<string, number>()
     for (const j of body.Items) {
       if (j.State.StateType === 'Failed') throw new Error(`job ${j.ID} failed`)
@@ -59,7 +72,8 @@ async function completions(apiUrl: string, count: number): Promise<Map<string, n
 }
 
 const round = (n: number) => Math.round(n * 10) / 10
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
 
 async function main() {
   const quick = process.argv.includes('--quick')
@@ -68,13 +82,24 @@ async function main() {
     date: new Date().toISOString(),
   }
   for (const n of quick ? [3, 10] : [3, 10, 30]) {
-    const stack = await startDevstack({ orchestrators: 1, computes: n - 1, hybrids: 0, readyTimeoutMs: 180_000, config: ['Logging.Level=error'] })
+    const stack = await startDevstack({
+      orchestrators: 1,
+      computes: n - 1,
+      hybrids: 0,
+      readyTimeoutMs: 180_000,
+      config: ['Logging.Level=error'],
+    })
     out[`convergence${n}`] = { processes: n, ms: stack.timings.converged - stack.timings.processesUp }
     console.error(`convergence ${n}:`, JSON.stringify(out[`convergence${n}`]))
     await stack.stop()
     fs.rmSync(stack.baseDir, { recursive: true, force: true })
   }
-  const stack = await startDevstack({ orchestrators: 1, computes: 2, hybrids: 0, config: ['Logging.Level=error'] })
+  const stack = await startDevstack({
+    orchestrators: 1,
+    computes: 2,
+    hybrids: 0,
+    config: ['Logging.Level=error'],
+  })
   try {
     const api = stack.nodes[0].apiUrl
     const latCount = quick ? 100 : 300
@@ -85,7 +110,12 @@ async function main() {
     }
     const done = await completions(api, latCount)
     const lat = subs.map((s) => done.get(s.id)! - s.t).sort((a, b) => a - b)
-    out.devstackNoopLatency = { jobs: latCount, ratePerS: 50, p50Ms: round(pct(lat, 50)), p99Ms: round(pct(lat, 99)) }
+    out.devstackNoopLatency = {
+      jobs: latCount,
+      ratePerS: 50,
+      p50Ms: round(pct(lat, 50)),
+      p99Ms: round(pct(lat, 99)),
+    }
     console.error('latency', JSON.stringify(out.devstackNoopLatency))
     const tpCount = quick ? 1000 : 3000
     let next = 0
@@ -100,7 +130,12 @@ async function main() {
     )
     const all = await completions(api, latCount + tpCount)
     const last = Math.max(...all.values())
-    out.devstackNoopThroughput = { jobs: tpCount, inFlight: 64, seconds: round((last - start) / 1000), jobsPerS: Math.round(tpCount / ((last - start) / 1000)) }
+    out.devstackNoopThroughput = {
+      jobs: tpCount,
+      inFlight: 64,
+      seconds: round((last - start) / 1000),
+      jobsPerS: Math.round(tpCount / ((last - start) / 1000)),
+    }
     console.error('throughput', JSON.stringify(out.devstackNoopThroughput))
   } finally {
     await stack.stop()

@@ -52,7 +52,14 @@ async function main() {
       throw new Error('not used')
     },
   }
-  const orchestrator = new Orchestrator({ nodeId: 'n-orch', store, nodes, transport, config, logger: pino({ level: 'silent' }) })
+  const orchestrator = new Orchestrator({
+    nodeId: 'n-orch',
+    store,
+    nodes,
+    transport,
+    config,
+    logger: pino({ level: 'silent' }),
+  })
   const job = JobSchema.parse({
     Type: 'batch',
     Count: 1,
@@ -70,7 +77,10 @@ async function main() {
   orchestrator.stop()
   times.sort((a, b) => a - b)
   const pct = (p: number) => Math.round(times[Math.ceil((p / 100) * times.length) - 1] * 100) / 100
-  process.stdout.write(JSON.stringify({ nodes: NODES, jobs: JOBS, p50Ms: pct(50), p99Ms: pct(99), maxMs: pct(100) }, null, 2) + '\n')
+  process.stdout.write(
+    JSON.stringify({ nodes: NODES, jobs: JOBS, p50Ms: pct(50), p99Ms: pct(99), maxMs: pct(100) }, null, 2) +
+      '\n',
+  )
 }
 
 main().catch((err) => {

@@ -47,6 +47,7 @@ interface Running {
 }
 
 const FALLBACK_USAGE: ResourcesUsage = { CPU: 0.1, Memory: 100 * 1024 * 1024 }
+const PROGRESS_REPORT_DELAY_MS = 50
 
 export class ComputeNode {
   readonly bootId = randomUUID()
@@ -60,6 +61,12 @@ export class ComputeNode {
   private infoDirty = false
   private heartbeat?: NodeJS.Timeout
   private stopped = false
+  private readonly progressTimers = new Map<string, NodeJS.Timeout>()
+
+  private clearProgress(id: string): void {
+    clearTimeout(this.progressTimers.get(id))
+    this.progressTimers.delete(id)
+  }
 
   constructor(private readonly opts: ComputeNodeOptions) {
     this.log = opts.logger.child({ component: 'compute' })
@@ -89,6 +96,7 @@ export class ComputeNode {
     this.stopped = true
     if (this.heartbeat) clearInterval(this.heartbeat)
     if (this.infoTimer) clearTimeout(this.infoTimer)
+    for (const t of this.progressTimers.values()) clearTimeout(t)
     for (const r of this.running.values()) r.abort.abort()
   }
 
@@ -313,21 +321,35 @@ export class ComputeNode {
 
   // ------------------------------------------------------------ running
 
+  /**
+   * Records local progress, and tells the orchestrator only if the execution is still in
+   * that state a moment later: a short task's progress would be stale on arrival, and
+   * skipping it saves a network round trip per job.
+   */
   private progress(rec: LocalExecution, state: number): void {
     rec.state = state
     rec.ModifyTime = nowNanos()
     this.opts.store.put(rec)
-    this.send({
-      type: 'ExecutionProgress',
-      nodeId: this.opts.nodeId,
-      executionId: rec.execution.ID,
-      jobId: rec.execution.JobID,
-      state,
-      message: '',
-    })
+    const id = rec.execution.ID
+    clearTimeout(this.progressTimers.get(id))
+    const timer = setTimeout(() => {
+      this.progressTimers.delete(id)
+      if (this.opts.store.get(id)?.state !== state) return
+      this.send({
+        type: 'ExecutionProgress',
+        nodeId: this.opts.nodeId,
+        executionId: id,
+        jobId: rec.execution.JobID,
+        state,
+        message: '',
+      })
+    }, PROGRESS_REPORT_DELAY_MS)
+    timer.unref()
+    this.progressTimers.set(id, timer)
   }
 
   private fail(rec: LocalExecution, message: string, topic: string): void {
+    this.clearProgress(rec.execution.ID)
     const cur = this.opts.store.get(rec.execution.ID)
     if (cur && isTerminalExecutionState(cur.state)) return
     rec.state = ES.Failed
@@ -449,6 +471,7 @@ export class ComputeNode {
           return this.fail(rec, `failed to publish results: ${(err as Error).message}`, 'Publishing Results')
         }
       }
+      this.clearProgress(e.ID)
       rec.state = ES.Completed
       rec.ModifyTime = nowNanos()
       this.opts.store.put(rec)

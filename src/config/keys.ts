@@ -120,8 +120,18 @@ export const configKeys: readonly ConfigKey[] = [
   },
   { key: 'API.Port', type: 'int', min: 0, max: 65535, description: 'Port of the API.' },
   { key: 'Orchestrator.Enabled', type: 'bool', description: 'Run the orchestrator role.' },
-  { key: 'Orchestrator.Host', type: 'string', description: 'Address the orchestrator accepts compute nodes on (libp2p).' },
-  { key: 'Orchestrator.Port', type: 'int', min: 0, max: 65535, description: 'Port the orchestrator accepts compute nodes on (libp2p; 0 = any free port).' },
+  {
+    key: 'Orchestrator.Host',
+    type: 'string',
+    description: 'Address the orchestrator accepts compute nodes on (libp2p).',
+  },
+  {
+    key: 'Orchestrator.Port',
+    type: 'int',
+    min: 0,
+    max: 65535,
+    description: 'Port the orchestrator accepts compute nodes on (libp2p; 0 = any free port).',
+  },
   {
     key: 'Orchestrator.Auth.Token',
     type: 'string',

@@ -108,16 +108,25 @@ async function waitForComputes(apiUrl: string, expected: number, timeoutMs: numb
     }
     await new Promise((r) => setTimeout(r, 100))
   }
-  throw new Error(`the orchestrator at ${apiUrl} sees ${seen} of ${expected} compute nodes after ${timeoutMs / 1000}s`)
+  throw new Error(
+    `the orchestrator at ${apiUrl} sees ${seen} of ${expected} compute nodes after ${timeoutMs / 1000}s`,
+  )
 }
 
 export async function startDevstack(opts: DevstackOptions): Promise<Devstack> {
   const total = opts.orchestrators + opts.computes + opts.hybrids
   if (total <= 0) throw new Error('devstack needs at least one node')
-  if (opts.orchestrators + opts.hybrids === 0) throw new Error('cannot add compute node: no orchestrators found')
-  for (const [k, v] of Object.entries({ orchestrators: opts.orchestrators, computes: opts.computes, hybrids: opts.hybrids }))
+  if (opts.orchestrators + opts.hybrids === 0)
+    throw new Error('cannot add compute node: no orchestrators found')
+  for (const [k, v] of Object.entries({
+    orchestrators: opts.orchestrators,
+    computes: opts.computes,
+    hybrids: opts.hybrids,
+  }))
     if (!Number.isInteger(v) || v < 0) throw new Error(`--${k} must be a non-negative integer, got ${v}`)
-  const baseDir = opts.stackRepo ? path.resolve(opts.stackRepo) : fs.mkdtempSync(path.join(os.tmpdir(), 'bacalhau-devstack-'))
+  const baseDir = opts.stackRepo
+    ? path.resolve(opts.stackRepo)
+    : fs.mkdtempSync(path.join(os.tmpdir(), 'bacalhau-devstack-'))
   fs.mkdirSync(baseDir, { recursive: true })
   const token = randomBytes(24).toString('base64url')
   const timeoutMs = opts.readyTimeoutMs ?? 60_000
@@ -142,7 +151,11 @@ export async function startDevstack(opts: DevstackOptions): Promise<Devstack> {
     )
   }
 
-  const spawnNode = async (index: number, role: DevNode['role'], orchestratorAddrs: string[]): Promise<DevNode> => {
+  const spawnNode = async (
+    index: number,
+    role: DevNode['role'],
+    orchestratorAddrs: string[],
+  ): Promise<DevNode> => {
     const name = `node-${index}`
     const dataDir = path.join(baseDir, name)
     fs.mkdirSync(dataDir, { recursive: true })
@@ -166,7 +179,8 @@ export async function startDevstack(opts: DevstackOptions): Promise<Devstack> {
       '-c',
       `Compute.Auth.Token=${token}`,
     ]
-    if (networkPort !== undefined) args.push('-c', 'Orchestrator.Host=127.0.0.1', '-c', `Orchestrator.Port=${networkPort}`)
+    if (networkPort !== undefined)
+      args.push('-c', 'Orchestrator.Host=127.0.0.1', '-c', `Orchestrator.Port=${networkPort}`)
     if (role === 'compute') args.push('-c', `Compute.Orchestrators=${orchestratorAddrs.join(',')}`)
     for (const c of opts.config ?? []) args.push('-c', c)
     const logFile = path.join(dataDir, 'node.log')
@@ -182,7 +196,17 @@ export async function startDevstack(opts: DevstackOptions): Promise<Devstack> {
     })
     child.stderr!.on('data', (d) => log.write(d))
     child.once('exit', () => log.end())
-    const node: DevNode = { index, name, role, dataDir, apiUrl: '', apiPort, networkPort, process: child, logFile }
+    const node: DevNode = {
+      index,
+      name,
+      role,
+      dataDir,
+      apiUrl: '',
+      apiPort,
+      networkPort,
+      process: child,
+      logFile,
+    }
     nodes.push(node)
     node.apiUrl = await waitForApi(node, () => outputs[index], timeoutMs)
     node.apiPort = Number(new URL(node.apiUrl).port)
@@ -192,7 +216,8 @@ export async function startDevstack(opts: DevstackOptions): Promise<Devstack> {
   try {
     let index = 0
     const orchestratorNodes: DevNode[] = []
-    for (let i = 0; i < opts.orchestrators; i++) orchestratorNodes.push(await spawnNode(index++, 'orchestrator', []))
+    for (let i = 0; i < opts.orchestrators; i++)
+      orchestratorNodes.push(await spawnNode(index++, 'orchestrator', []))
     for (let i = 0; i < opts.hybrids; i++) orchestratorNodes.push(await spawnNode(index++, 'hybrid', []))
     const addrs = orchestratorNodes.map((n) => `127.0.0.1:${n.networkPort}`)
     await Promise.all(Array.from({ length: opts.computes }, () => spawnNode(index++, 'compute', addrs)))

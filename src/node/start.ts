@@ -109,6 +109,7 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
       logger: log,
       // A hybrid node's compute side talks to its own orchestrator in-process.
       roles: { orchestrator: isOrchestrator, compute: isCompute && !isOrchestrator },
+      localNodeId: nodeId,
       orchestrators: isCompute && !isOrchestrator ? config.Compute.Orchestrators : [],
       // Rejoin quickly: a compute node is useless while it is not connected.
       reconnectInitialMs: 250,
@@ -179,7 +180,10 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
         (e) => !disabledEngines.has(e.name),
       )
       const gpus = await detectGpus({ logger: log.child({ component: 'gpu' }) })
-      const maxCapacity = allocatedCapacity({ ...hostTotals(dataDir), GPU: gpus.length }, config.Compute.AllocatedCapacity)
+      const maxCapacity = allocatedCapacity(
+        { ...hostTotals(dataDir), GPU: gpus.length },
+        config.Compute.AllocatedCapacity,
+      )
       maxCapacity.GPU = allocatedGpuCount(config.Compute.AllocatedCapacity.GPU, gpus.length)
       if (maxCapacity.GPU > 0) maxCapacity.GPUs = selectGpus(gpus, maxCapacity.GPU)
       compute = new ComputeNode({

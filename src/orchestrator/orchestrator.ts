@@ -494,7 +494,8 @@ export class Orchestrator implements OrchestratorApi {
     // Name a few nodes and why; with thousands of nodes the full list helps nobody.
     const shown = ranked.unsuitable.slice(0, 10)
     for (const r of shown) msg += `\n• Node ${shortId(r.node.NodeID)}: ${r.reasons.join('; ')}`
-    if (ranked.unsuitable.length > shown.length) msg += `\n• … and ${ranked.unsuitable.length - shown.length} more nodes`
+    if (ranked.unsuitable.length > shown.length)
+      msg += `\n• … and ${ranked.unsuitable.length - shown.length} more nodes`
     if (ranked.total === 0) msg += ' No compute nodes are connected.'
     if (job.Type === 'ops' && requested === 1 && suitable === 0) msg = `no matching nodes. ${msg}`
     return msg

@@ -66,7 +66,8 @@ export function rankNodes(job: Job, nodes: NodeInfo[], executions: Execution[]):
     const engines = info.ExecutionEngines
     if (engines.includes(engine) || lowerSet(engines).has(engine)) rank += 10
     else reasons.push(`does not support engine ${engine}`)
-    if (!publisher || info.Publishers.includes(publisher) || lowerSet(info.Publishers).has(publisher)) rank += 10
+    if (!publisher || info.Publishers.includes(publisher) || lowerSet(info.Publishers).has(publisher))
+      rank += 10
     else reasons.push(`does not support publisher ${publisher}`)
     if (inputTypes.length) {
       const sources = lowerSet(info.StorageSources)

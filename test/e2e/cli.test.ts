@@ -223,7 +223,18 @@ describe('bacalhau serve', () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'serve-'))
     const proc = spawn(
       process.execPath,
-      [CLI_ENTRY, 'serve', '--data-dir', dataDir, '--api-port', '0', '-c', 'Publishers.Types.Local.Port=0', '-c', 'Orchestrator.Port=0'],
+      [
+        CLI_ENTRY,
+        'serve',
+        '--data-dir',
+        dataDir,
+        '--api-port',
+        '0',
+        '-c',
+        'Publishers.Types.Local.Port=0',
+        '-c',
+        'Orchestrator.Port=0',
+      ],
       {
         env: { ...process.env, LOG_LEVEL: 'warn' },
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -15,7 +15,8 @@ const fast = [
   'Orchestrator.NodeManager.DisconnectTimeout=3s',
   'Orchestrator.Scheduler.HousekeepingInterval=500ms',
 ]
-const example = (name: string) => JSON.parse(fs.readFileSync(path.join(projectRoot(), 'examples', `${name}.json`), 'utf8'))
+const example = (name: string) =>
+  JSON.parse(fs.readFileSync(path.join(projectRoot(), 'examples', `${name}.json`), 'utf8'))
 
 describe('devstack: separate processes over libp2p', () => {
   let stack: Devstack
@@ -50,7 +51,9 @@ describe('devstack: separate processes over libp2p', () => {
 
   it('runs WASM and noop jobs on compute nodes', async () => {
     for (const name of ['wasm-hello', 'noop']) {
-      const res = await api(orch, 'PUT', '/api/v1/orchestrator/jobs', { Job: { ...example(name), Name: `dev-${name}` } })
+      const res = await api(orch, 'PUT', '/api/v1/orchestrator/jobs', {
+        Job: { ...example(name), Name: `dev-${name}` },
+      })
       assert.equal(res.status, 200)
       const job = await waitForJobState(orch, res.body.JobID, ['Completed', 'Failed'])
       assert.equal(job.State.StateType, 'Completed', JSON.stringify(job.State))
@@ -63,7 +66,11 @@ describe('devstack: separate processes over libp2p', () => {
   it('places a job with a label constraint only on matching nodes', async () => {
     for (let i = 0; i < 3; i++) {
       const res = await api(orch, 'PUT', '/api/v1/orchestrator/jobs', {
-        Job: { ...example('noop'), Name: `constrained-${i}`, Constraints: [{ Key: 'id', Operator: '=', Values: ['node-2'] }] },
+        Job: {
+          ...example('noop'),
+          Name: `constrained-${i}`,
+          Constraints: [{ Key: 'id', Operator: '=', Values: ['node-2'] }],
+        },
       })
       await waitForJobState(orch, res.body.JobID, ['Completed'])
       const execs = await api(orch, 'GET', `/api/v1/orchestrator/jobs/${res.body.JobID}/executions`)
@@ -76,7 +83,11 @@ describe('devstack: separate processes over libp2p', () => {
 
   it('fails a job that no node can run, saying why', async () => {
     const res = await api(orch, 'PUT', '/api/v1/orchestrator/jobs', {
-      Job: { ...example('noop'), Name: 'impossible', Constraints: [{ Key: 'region', Operator: '=', Values: ['mars'] }] },
+      Job: {
+        ...example('noop'),
+        Name: 'impossible',
+        Constraints: [{ Key: 'region', Operator: '=', Values: ['mars'] }],
+      },
     })
     const job = await waitForJobState(orch, res.body.JobID, ['Failed', 'Completed'])
     assert.equal(job.State.StateType, 'Failed')
@@ -93,8 +104,16 @@ describe('devstack: separate processes over libp2p', () => {
         Tasks: [
           {
             Name: 'main',
-            Engine: { Type: 'wasm', Params: { EntryModule: '/app/t.wasm', Entrypoint: '_start', Parameters: ['3', '200'] } },
-            InputSources: [{ Target: '/app/t.wasm', Source: { Type: 'inline', Params: { URL: `data:application/wasm;base64,${ticker}` } } }],
+            Engine: {
+              Type: 'wasm',
+              Params: { EntryModule: '/app/t.wasm', Entrypoint: '_start', Parameters: ['3', '200'] },
+            },
+            InputSources: [
+              {
+                Target: '/app/t.wasm',
+                Source: { Type: 'inline', Params: { URL: `data:application/wasm;base64,${ticker}` } },
+              },
+            ],
           },
         ],
       },
@@ -110,8 +129,23 @@ describe('devstack: separate processes over libp2p', () => {
     const orchAddr = `127.0.0.1:${stack.nodes[0].networkPort}`
     const child = spawn(
       process.execPath,
-      [NODE_ENTRY, '--role', 'compute', '--name', 'intruder', '--data-dir', dataDir, '--api-port', '0',
-        '-c', `Compute.Orchestrators=${orchAddr}`, '-c', 'Compute.Auth.Token=not-the-token', '-c', 'Compute.Heartbeat.Interval=500ms'],
+      [
+        NODE_ENTRY,
+        '--role',
+        'compute',
+        '--name',
+        'intruder',
+        '--data-dir',
+        dataDir,
+        '--api-port',
+        '0',
+        '-c',
+        `Compute.Orchestrators=${orchAddr}`,
+        '-c',
+        'Compute.Auth.Token=not-the-token',
+        '-c',
+        'Compute.Heartbeat.Interval=500ms',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'info' } },
     )
     let out = ''
@@ -130,13 +164,19 @@ describe('devstack: separate processes over libp2p', () => {
 
   it('marks a killed compute node DISCONNECTED and retries its execution elsewhere', async () => {
     const res = await api(orch, 'PUT', '/api/v1/orchestrator/jobs', {
-      Job: { Type: 'batch', Name: 'survivor', Tasks: [{ Name: 'main', Engine: { Type: 'noop', Params: { SleepMs: 4000 } } }] },
+      Job: {
+        Type: 'batch',
+        Name: 'survivor',
+        Tasks: [{ Name: 'main', Engine: { Type: 'noop', Params: { SleepMs: 4000 } } }],
+      },
     })
     await waitForJobState(orch, res.body.JobID, ['Running'])
     let first: { NodeID: string } | undefined
     for (let i = 0; i < 50 && !first; i++) {
       const execs = await api(orch, 'GET', `/api/v1/orchestrator/jobs/${res.body.JobID}/executions`)
-      first = execs.body.Items.find((e: { ComputeState: { StateType: number } }) => [5, 6].includes(e.ComputeState.StateType))
+      first = execs.body.Items.find((e: { ComputeState: { StateType: number } }) =>
+        [5, 6].includes(e.ComputeState.StateType),
+      )
       if (!first) await new Promise((r) => setTimeout(r, 100))
     }
     assert.ok(first, 'an execution is running')
@@ -151,12 +191,24 @@ describe('devstack: separate processes over libp2p', () => {
       await new Promise((r) => setTimeout(r, 200))
     }
     assert.equal(state, 'DISCONNECTED')
-    assert.ok(Date.now() - killedAt <= 3000 + 1500, 'noticed within the disconnect timeout plus one check period')
+    assert.ok(
+      Date.now() - killedAt <= 3000 + 1500,
+      'noticed within the disconnect timeout plus one check period',
+    )
     const job = await waitForJobState(orch, res.body.JobID, ['Completed', 'Failed'], 30_000)
     assert.equal(job.State.StateType, 'Completed')
     const execs = await api(orch, 'GET', `/api/v1/orchestrator/jobs/${res.body.JobID}/executions`)
-    const nodesUsed = execs.body.Items.map((e: { NodeID: string; ComputeState: { StateType: number } }) => [e.NodeID, e.ComputeState.StateType])
-    assert.ok(nodesUsed.some(([n, s]: [string, number]) => n === victim.name && s === 10), JSON.stringify(nodesUsed))
-    assert.ok(nodesUsed.some(([n, s]: [string, number]) => n !== victim.name && s === 9), JSON.stringify(nodesUsed))
+    const nodesUsed = execs.body.Items.map((e: { NodeID: string; ComputeState: { StateType: number } }) => [
+      e.NodeID,
+      e.ComputeState.StateType,
+    ])
+    assert.ok(
+      nodesUsed.some(([n, s]: [string, number]) => n === victim.name && s === 10),
+      JSON.stringify(nodesUsed),
+    )
+    assert.ok(
+      nodesUsed.some(([n, s]: [string, number]) => n !== victim.name && s === 9),
+      JSON.stringify(nodesUsed),
+    )
   })
 })

@@ -252,6 +252,15 @@ describe('libp2p transport', () => {
     assert.ok(warns.every((w) => w.level === 40 && typeof w.reason === 'string'))
   })
 
+  it('handles one request per stream and ignores frames after it', async () => {
+    const before = atC1.length
+    const bytes = Uint8Array.from([...jsonFrame(askForBid('first')), ...jsonFrame(askForBid('second'))])
+    assert.deepEqual(await raw(x, c1, COMPUTE_PROTOCOL, bytes), [{ ok: true }])
+    await tO1.orchestrator.sendToCompute('c1', askForBid('third'))
+    const ids = atC1.slice(before).map((m) => (m.type === 'AskForBid' ? m.execution.ID : m.type))
+    assert.deepEqual(ids, ['first', 'third'])
+  })
+
   it('refuses a real frame above the size limit and one that never arrives', async () => {
     const big = askForBid('big', { Pad: 'x'.repeat(1.5 * 1024 * 1024) })
     await assert.rejects(tO1.orchestrator.sendToCompute('c1', big), /Message length too long/)
@@ -495,6 +504,14 @@ describe('libp2p transport: connecting', () => {
     assert.ok(Date.now() - t0 < 1000)
     assert.ok(!c.getProtocols().includes(COMPUTE_PROTOCOL))
     await assert.rejects(to.orchestrator.sendToCompute('stopper', askForBid('x')), /does not serve/)
+    // Once the peer is gone entirely, opening the stream is retried and then reported.
+    await c.stop()
+    const t1 = Date.now()
+    await assert.rejects(
+      to.orchestrator.sendToCompute('stopper', askForBid('y')),
+      /AskForBid to compute node stopper: cannot open \/bacalhau-ts\/compute\/1\.0\.0 to peer/,
+    )
+    assert.ok(Date.now() - t1 >= 700, 'three attempts with backoff')
   })
 
   it('runs a hybrid node through its own transport without the network', async () => {
