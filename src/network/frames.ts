@@ -123,11 +123,21 @@ export function describeZodError(err: z.ZodError): string {
 }
 
 /** The reply to a one-request stream. */
-export const AckSchema = z.union([
+const ItemAckSchema = z.union([
   z.object({ ok: z.literal(true) }),
   z.object({ ok: z.literal(false), error: z.string() }),
 ])
+/** The answer to a request frame; a batch request gets one result per message, in order. */
+export const AckSchema = z.union([
+  z.object({ ok: z.literal(true), results: z.array(ItemAckSchema).optional() }),
+  z.object({ ok: z.literal(false), error: z.string() }),
+])
 export type Ack = z.infer<typeof AckSchema>
+export type ItemAck = z.infer<typeof ItemAckSchema>
+
+/** Messages sent to one peer in the same event-loop turn travel in one frame. */
+export const MAX_BATCH = 128
+export const BatchFrameSchema = z.object({ batch: z.array(z.unknown()).min(1).max(MAX_BATCH) })
 
 /** Frames of a log stream after the LogRequest: entries, then one terminator. */
 export const LogEntryFrameSchema = z.object({ Type: z.union([z.literal(1), z.literal(2)]), Line: z.string() })

@@ -19,6 +19,8 @@ import type { Logger } from '../util/logger.js'
 import { stringifyJson } from '../models/json.js'
 import {
   AckSchema,
+  BatchFrameSchema,
+  MAX_BATCH,
   FRAME_TIMEOUT_MS,
   FrameError,
   LogEndFrameSchema,
@@ -31,6 +33,7 @@ import {
   readJson,
   writeJson,
   type Ack,
+  type ItemAck,
 } from '../network/frames.js'
 import { DEFAULT_DIAL_TIMEOUT_MS, dialPeer } from '../network/host.js'
 import { NodeBindings, NodeGossip, type NodeInfoUpdate } from '../network/node-gossip.js'
@@ -110,6 +113,7 @@ export class Libp2pTransport {
   private lastNodeInfo?: NodeInfoUpdate
   private readonly disconnectWaiters = new Map<string, Set<() => void>>()
   private readonly active = new Set<Stream>()
+  private readonly pendingBatches = new Map<string, PendingBatch>()
   private readonly handled: string[] = []
   private readonly loops: Promise<void>[] = []
   private closing = new AbortController()
@@ -222,7 +226,7 @@ export class Libp2pTransport {
       throw new Error(`compute node ${nodeId} is unknown to this orchestrator: no node info received from it`)
     if (peer === this.self) return this.acceptFromOrchestrator(structuredClone(message), this.self, true)
     try {
-      await this.request(peerIdFromString(peer), COMPUTE_PROTOCOL, message)
+      await this.batched(peer, COMPUTE_PROTOCOL, message)
     } catch (err) {
       throw new Error(`${message.type} to compute node ${nodeId}: ${(err as Error).message}`, { cause: err })
     }
@@ -328,7 +332,7 @@ export class Libp2pTransport {
     if (origin === this.self) await this.localToOrchestrator(message)
     else
       try {
-        await this.request(peerIdFromString(origin), ORCHESTRATOR_PROTOCOL, message)
+        await this.batched(origin, ORCHESTRATOR_PROTOCOL, message)
       } catch (err) {
         throw new Error(`${message.type} to orchestrator ${origin}: ${(err as Error).message}`, {
           cause: err,
@@ -524,17 +528,33 @@ export class Libp2pTransport {
   private async serveRequest(stream: Stream, connection: Connection, protocol: string): Promise<void> {
     const peer = connection.remotePeer.toString()
     const lp = jsonFrames(stream, this.maxFrameBytes)
+    const accept = async (json: unknown) => {
+      if (protocol === COMPUTE_PROTOCOL) await this.acceptFromOrchestrator(parse(OrchestratorMessageSchema, json), peer)
+      else await this.acceptFromCompute(parse(ComputeMessageSchema, json), peer)
+    }
     let ack: Ack
     try {
       const json = await readJson(lp, { timeoutMs: this.frameTimeoutMs, signal: this.closing.signal })
-      if (protocol === COMPUTE_PROTOCOL) {
-        const msg = parse(OrchestratorMessageSchema, json)
-        await this.acceptFromOrchestrator(msg, peer)
+      const batch = BatchFrameSchema.safeParse(json)
+      if (batch.success) {
+        // Each message of a batch stands alone: one bad message fails only itself.
+        const results: ItemAck[] = []
+        for (const item of batch.data.batch) {
+          try {
+            await accept(item)
+            results.push({ ok: true })
+          } catch (err) {
+            if (this.closing.signal.aborted) throw err
+            const reason = (err as Error).message
+            this.log.warn({ peer, protocol, reason }, 'rejected inbound message')
+            results.push({ ok: false, error: reason })
+          }
+        }
+        ack = { ok: true, results }
       } else {
-        const msg = parse(ComputeMessageSchema, json)
-        await this.acceptFromCompute(msg, peer)
+        await accept(json)
+        ack = { ok: true }
       }
-      ack = { ok: true }
     } catch (err) {
       if (this.closing.signal.aborted) throw err
       const reason = (err as Error).message
@@ -602,11 +622,52 @@ export class Libp2pTransport {
   }
 
   /**
+   * Sends a message to a peer, together with every other message for the same peer and
+   * protocol queued in this event-loop turn: under load a stream per message costs more
+   * than the work it carries. Each caller still learns its own message's fate.
+   */
+  private batched(peer: string, protocol: string, message: unknown): Promise<void> {
+    const key = `${protocol} ${peer}`
+    let pending = this.pendingBatches.get(key)
+    if (!pending || pending.items.length >= MAX_BATCH) {
+      const fresh: PendingBatch = { items: [] }
+      this.pendingBatches.set(key, fresh)
+      setImmediate(() => {
+        if (this.pendingBatches.get(key) === fresh) this.pendingBatches.delete(key)
+        void this.flushBatch(peer, protocol, fresh)
+      })
+      pending = fresh
+    }
+    const batch = pending
+    return new Promise((resolve, reject) => batch.items.push({ message, resolve, reject }))
+  }
+
+  private async flushBatch(peer: string, protocol: string, batch: PendingBatch): Promise<void> {
+    const items = batch.items
+    try {
+      if (items.length === 1) {
+        await this.request(peerIdFromString(peer), protocol, items[0].message)
+        return items[0].resolve()
+      }
+      const ack = await this.request(peerIdFromString(peer), protocol, { batch: items.map((i) => i.message) })
+      const results = ack.ok ? ack.results : undefined
+      items.forEach((item, i) => {
+        const r = results?.[i]
+        if (!r) item.reject(new Error('peer sent no result for this message'))
+        else if (r.ok) item.resolve()
+        else item.reject(new Rejected(`peer refused it: ${r.error}`))
+      })
+    } catch (err) {
+      for (const item of items) item.reject(err as Error)
+    }
+  }
+
+  /**
    * Sends one message on a fresh stream and waits for its ack. Opening the stream is
    * retried with backoff; once the message is sent it is not, since the peer may have acted
    * on it.
    */
-  private async request(peer: PeerId, protocol: string, message: unknown): Promise<void> {
+  private async request(peer: PeerId, protocol: string, message: unknown): Promise<Ack> {
     const bytes = encodeJson(message, this.maxFrameBytes)
     let lastErr: Error | undefined
     for (let attempt = 1; attempt <= this.requestAttempts; attempt++) {
@@ -640,7 +701,7 @@ export class Libp2pTransport {
         const reply = AckSchema.safeParse(await readJson(lp, { signal }))
         if (!reply.success) throw new FrameError(`invalid ack: ${describeZodError(reply.error)}`)
         if (!reply.data.ok) throw new Rejected(`peer refused it: ${reply.data.error}`)
-        return
+        return reply.data
       } catch (err) {
         stream.abort(err as Error)
         if (err instanceof Rejected) throw err
@@ -657,6 +718,10 @@ export class Libp2pTransport {
       cause: lastErr,
     })
   }
+}
+
+interface PendingBatch {
+  items: Array<{ message: unknown; resolve: () => void; reject: (err: Error) => void }>
 }
 
 function parse<T>(schema: z.ZodType<T>, json: unknown): T {
