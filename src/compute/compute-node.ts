@@ -48,6 +48,8 @@ interface Running {
 
 const FALLBACK_USAGE: ResourcesUsage = { CPU: 0.1, Memory: 100 * 1024 * 1024 }
 const PROGRESS_REPORT_DELAY_MS = 50
+/** About ten minutes of retries at the 10 s cap. */
+const DELIVERY_ATTEMPTS = 64
 
 export class ComputeNode {
   readonly bootId = randomUUID()
@@ -62,6 +64,7 @@ export class ComputeNode {
   private heartbeat?: NodeJS.Timeout
   private stopped = false
   private readonly progressTimers = new Map<string, NodeJS.Timeout>()
+  private readonly retryTimers = new Set<NodeJS.Timeout>()
 
   private clearProgress(id: string): void {
     clearTimeout(this.progressTimers.get(id))
@@ -97,6 +100,7 @@ export class ComputeNode {
     if (this.heartbeat) clearInterval(this.heartbeat)
     if (this.infoTimer) clearTimeout(this.infoTimer)
     for (const t of this.progressTimers.values()) clearTimeout(t)
+    for (const t of this.retryTimers) clearTimeout(t)
     for (const r of this.running.values()) r.abort.abort()
   }
 
@@ -191,9 +195,28 @@ export class ComputeNode {
     }
   }
 
-  private send(m: Parameters<ComputeTransport['sendToOrchestrator']>[0]): void {
+  /**
+   * Sends a message to the orchestrator. Outcomes (bid answers, results, failures) are
+   * retried with backoff while the orchestrator is away — it may be restarting — so a
+   * finished execution is never lost; progress reports are not worth a retry.
+   */
+  private send(m: Parameters<ComputeTransport['sendToOrchestrator']>[0], attempt = 1): void {
     this.opts.transport.sendToOrchestrator(m).catch((err: Error) => {
-      this.log.warn({ err: err.message, type: m.type }, 'could not reach orchestrator')
+      const retry = m.type !== 'ExecutionProgress' && attempt < DELIVERY_ATTEMPTS && !this.stopped
+      this.log.warn(
+        { err: err.message, type: m.type, attempt, retrying: retry },
+        'could not reach orchestrator',
+      )
+      if (!retry) return
+      const timer = setTimeout(
+        () => {
+          this.retryTimers.delete(timer)
+          this.send(m, attempt + 1)
+        },
+        Math.min(500 * 2 ** (attempt - 1), 10_000),
+      )
+      timer.unref()
+      this.retryTimers.add(timer)
     })
   }
 

@@ -139,6 +139,8 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
           save: (id, bootId, state) => store.saveNode(id, bootId, state),
           remove: (id) => store.deleteNode(id),
         },
+        // A deleted node may come back with a new identity (a wiped data dir).
+        onDelete: (id) => p2p.forgetNode(id),
       })
       orchestrator = new Orchestrator({
         nodeId,

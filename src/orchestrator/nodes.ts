@@ -212,6 +212,7 @@ export class NodeManager {
       case 'delete':
         this.nodes.delete(node.Info.NodeID)
         this.persist(node.Info.NodeID)
+        this.opts.onDelete?.(node.Info.NodeID)
         return
       default:
         throw new Error(`unsupported action ${action}`)

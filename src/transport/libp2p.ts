@@ -529,7 +529,8 @@ export class Libp2pTransport {
     const peer = connection.remotePeer.toString()
     const lp = jsonFrames(stream, this.maxFrameBytes)
     const accept = async (json: unknown) => {
-      if (protocol === COMPUTE_PROTOCOL) await this.acceptFromOrchestrator(parse(OrchestratorMessageSchema, json), peer)
+      if (protocol === COMPUTE_PROTOCOL)
+        await this.acceptFromOrchestrator(parse(OrchestratorMessageSchema, json), peer)
       else await this.acceptFromCompute(parse(ComputeMessageSchema, json), peer)
     }
     let ack: Ack
