@@ -29,6 +29,8 @@ export class NodeManager {
       manualApproval: boolean
       disconnectTimeoutMs: number
       persistence?: NodePersistence
+      /** Called when a node record is deleted, so the network forgets its identity too. */
+      onDelete?: (nodeId: string) => void
     },
   ) {
     // Known nodes come back as connected with a fresh deadline: they get one disconnect
