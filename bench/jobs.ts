@@ -6,54 +6,16 @@
 // the PUT. Throughput: a burst of jobs with many submissions in flight; jobs/s =
 // jobs / (last Completed time − first submit time).
 import fs from 'node:fs'
-import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
 import { parseJson } from '../src/models/json.js'
+import { agent, request, wallNowMs } from './http-client.js'
 import { projectRoot } from '../src/util/paths.js'
 import { startNodeProcess } from '../test/helpers/node-process.js'
-
-const wallNowMs = () => performance.timeOrigin + performance.now()
 
 interface Submitted {
   id: string
   submittedMs: number
-}
-
-// A plain keep-alive http client: fetch (undici) costs the client process more CPU per
-// request than the node spends on the job, which would make this measure the client.
-const agent = new http.Agent({ keepAlive: true, maxSockets: 128 })
-
-function request(
-  apiUrl: string,
-  method: string,
-  p: string,
-  body?: string,
-): Promise<{ status: number; text: string }> {
-  const url = new URL(apiUrl)
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        agent,
-        host: url.hostname,
-        port: url.port,
-        path: p,
-        method,
-        headers: body
-          ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }
-          : {},
-      },
-      (res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
-        )
-      },
-    )
-    req.on('error', reject)
-    req.end(body)
-  })
 }
 
 async function submit(apiUrl: string, job: unknown): Promise<Submitted> {

@@ -2,45 +2,10 @@
 // NodeInfo convergence for 3, 10 and 30 processes, and noop submit→Completed latency and
 // throughput through one orchestrator with two compute processes.
 import fs from 'node:fs'
-import http from 'node:http'
 import os from 'node:os'
 import { startDevstack } from '../src/devstack/launcher.js'
 import { parseJson } from '../src/models/json.js'
-
-const wallNowMs = () => performance.timeOrigin + performance.now()
-const agent = new http.Agent({ keepAlive: true, maxSockets: 128 })
-
-function request(
-  apiUrl: string,
-  method: string,
-  p: string,
-  body?: string,
-): Promise<{ status: number; text: string }> {
-  const url = new URL(apiUrl)
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        agent,
-        host: url.hostname,
-        port: url.port,
-        path: p,
-        method,
-        headers: body
-          ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }
-          : {},
-      },
-      (res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
-        )
-      },
-    )
-    req.on('error', reject)
-    req.end(body)
-  })
-}
+import { agent, request, wallNowMs } from './http-client.js'
 
 const noop = JSON.stringify({
   Job: { Type: 'batch', Count: 1, Tasks: [{ Name: 'main', Engine: { Type: 'noop' } }] },
