@@ -10,3 +10,4 @@ node dist-test/bench/wasm-engine.js "$@" | tee .bench-out/wasm-engine.json
 node dist-test/bench/jobs.js "$@" | tee .bench-out/jobs.json
 node dist-test/bench/scheduling.js | tee .bench-out/scheduling.json
 node dist-test/bench/network.js "$@" | tee .bench-out/network.json
+node dist-test/bench/docker.js "$@" | tee .bench-out/docker.json

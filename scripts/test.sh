@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The Docker tests run against a real engine: install and start it, build test images.
+bash scripts/docker-engine.sh
 
 rm -rf dist-test
 npx tsc -p tsconfig.test.json
