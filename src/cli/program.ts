@@ -4,6 +4,7 @@ import { Command, CommanderError, type Option } from 'commander'
 import { registerAgent } from './agent.js'
 import { registerConfig } from './config.js'
 import { registerDevstack } from './devstack.js'
+import { registerDocker } from './docker.js'
 import { ExitCode, formatError } from './errors.js'
 import { collect, intArg, normalizeBoolFlags } from './flags.js'
 import { registerJob } from './job.js'
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true)
   registerServe(program)
   registerDevstack(program)
+  registerDocker(program)
   registerWasm(program)
   registerJob(program)
   registerNode(program)

@@ -9,7 +9,8 @@ import type { Job } from '../models/job.js'
 import type { SubmitJobResponse } from '../orchestrator/service.js'
 import type { CliContext } from './context.js'
 import { ExitCode } from './errors.js'
-import { formatClock, shortId, toDate } from './output.js'
+import type { RunTimeFlagValues } from './jobflags.js'
+import { formatClock, shortId, toDate, toYaml } from './output.js'
 
 /**
  * A spinner on stderr, drawn only on a terminal with a known width (ora loops on a
@@ -272,4 +273,29 @@ export async function afterSubmit(
     printFooter(ctx, job, jobId)
   }
   if (failed) throw new ExitCode(1)
+}
+
+/**
+ * The tail shared by the job-building commands (`docker run`, `wasm run`): --dry-run
+ * prints the job without contacting a server; otherwise it is submitted and followed.
+ */
+export async function submitBuiltJob(
+  ctx: CliContext,
+  job: Record<string, unknown>,
+  o: RunTimeFlagValues & { namespace?: string },
+): Promise<void> {
+  if (o.dryRun) {
+    ctx.out(toYaml(job))
+    return
+  }
+  const client = ctx.client()
+  const resp = await client.putJob(job, false)
+  await afterSubmit(ctx, client, resp, {
+    wait: o.wait,
+    idOnly: !!o.idOnly,
+    follow: !!o.follow,
+    waitTimeoutMs: o.waitTimeoutSecs * 1000,
+    nodeDetails: o.nodeDetails,
+    namespace: o.namespace,
+  })
 }

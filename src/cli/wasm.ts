@@ -14,8 +14,7 @@ import {
   type JobFlagValues,
   type RunTimeFlagValues,
 } from './jobflags.js'
-import { toYaml } from './output.js'
-import { afterSubmit } from './progress.js'
+import { submitBuiltJob } from './progress.js'
 
 export const DEFAULT_ENTRY_TARGET = 'main.wasm'
 
@@ -135,7 +134,6 @@ export function registerWasm(program: Command): void {
         if (r.input) moduleInputs.push(r.input)
         imports.push(r.path)
       }
-      const params = args[0] === '--' ? args.slice(1) : args
       const job = buildJob(
         opts,
         {
@@ -143,26 +141,14 @@ export function registerWasm(program: Command): void {
           Params: {
             EntryModule: entryModule.path,
             Entrypoint: opts.entryPoint,
-            Parameters: params,
+            // Commander drops the `--` that ends option parsing; a second one is the user's.
+            Parameters: args,
             ImportModules: imports,
           },
         },
         moduleInputs,
       )
-      if (opts.dryRun) {
-        ctx.out(toYaml(job))
-        return
-      }
-      const client = ctx.client()
-      const resp = await client.putJob(job, false)
-      await afterSubmit(ctx, client, resp, {
-        wait: opts.wait,
-        idOnly: !!opts.idOnly,
-        follow: !!opts.follow,
-        waitTimeoutMs: opts.waitTimeoutSecs * 1000,
-        nodeDetails: opts.nodeDetails,
-        namespace: opts.namespace,
-      })
+      await submitBuiltJob(ctx, job, opts)
     },
   )
 }

@@ -12,7 +12,7 @@ import { nowNanos } from '../models/json.js'
 import type { ComputeNodeInfo, NodeInfo } from '../models/node.js'
 import { parseResourcesConfig } from '../models/resources.js'
 import { buildVersionInfo } from '../models/version.js'
-import type { Executor, PreparedInput, PreparedOutput } from '../executors/types.js'
+import type { Executor, PreparedInput, PreparedOutput, RunRequest } from '../executors/types.js'
 import type { LogEntry, LogRequest, OrchestratorMessage } from '../protocols/messages.js'
 import type { PublisherRegistry } from '../publishers/registry.js'
 import type { StorageRegistry } from '../storage/registry.js'
@@ -464,6 +464,8 @@ export class ComputeNode {
           timeoutMs: job.Type === 'batch' || job.Type === 'ops' ? timeoutS * 1000 : 0,
           memoryBytes: usage.Memory,
           cpu: usage.CPU,
+          // GPUs are not yet assigned exclusively per execution: a job gets the first ones it asks for.
+          gpus: usage.GPU ? ((this.capacity.max.GPUs ?? []).slice(0, usage.GPU) as RunRequest['gpus']) : undefined,
           network: task.Network?.Type === 'Default' || !task.Network?.Type ? 'None' : task.Network.Type,
         },
         signal,

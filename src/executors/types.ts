@@ -1,4 +1,5 @@
 // The Executor seam: one folder per engine (wasm/, noop/, docker/ later).
+import type { GpuInfo } from '../compute/gpu/types.js'
 import type { SpecConfig } from '../models/job.js'
 
 /** An input already fetched onto the host, ready to mount. */
@@ -43,6 +44,11 @@ export interface RunRequest {
   cpu?: number
   /** Network type after the node's policy was applied. */
   network: string
+  /**
+   * The host GPUs assigned to this execution (docker only; other engines ignore them).
+   * Absent or empty: the task gets no GPU.
+   */
+  gpus?: GpuInfo[]
 }
 
 export interface RunResult {

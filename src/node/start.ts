@@ -13,6 +13,7 @@ import { allocatedGpuCount, detectGpus, gpuLabels, selectGpus } from '../compute
 import { NoopExecutor } from '../executors/noop/index.js'
 import type { Executor } from '../executors/types.js'
 import { WasmExecutor } from '../executors/wasm/index.js'
+import { DockerExecutor } from '../executors/docker/index.js'
 import { emptyComputeNodeInfo, type NodeInfo } from '../models/node.js'
 import { buildVersionInfo } from '../models/version.js'
 import { NodeManager } from '../orchestrator/nodes.js'
@@ -178,7 +179,13 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
       const disabledEngines = new Set(config.Engines.Disabled.map((e) => e.toLowerCase()))
       const wasm = new WasmExecutor()
       cleanups.push(() => wasm.close())
-      const executors = [wasm, new NoopExecutor(), ...(opts.executors ?? [])].filter(
+      const docker = new DockerExecutor({ nodeId, logger: log })
+      if (!disabledEngines.has('docker') && (await docker.isInstalled())) {
+        // Containers a previous run of this node left behind are removed before new work.
+        await docker.start()
+        cleanups.push(() => docker.close())
+      }
+      const executors = [wasm, docker, new NoopExecutor(), ...(opts.executors ?? [])].filter(
         (e) => !disabledEngines.has(e.name),
       )
       const gpus = await detectGpus({ logger: log.child({ component: 'gpu' }) })
