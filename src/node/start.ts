@@ -179,7 +179,9 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
       const disabledEngines = new Set(config.Engines.Disabled.map((e) => e.toLowerCase()))
       const wasm = new WasmExecutor()
       cleanups.push(() => wasm.close())
-      const docker = new DockerExecutor({ nodeId, logger: log })
+      // Container labels carry the data dir's instance ID too: two nodes with the same name
+      // (two devstacks on one engine) must never clean up each other's containers.
+      const docker = new DockerExecutor({ nodeId: `${nodeId}-${meta.InstanceID.slice(0, 8)}`, logger: log })
       if (!disabledEngines.has('docker') && (await docker.isInstalled())) {
         // Containers a previous run of this node left behind are removed before new work.
         await docker.start()
