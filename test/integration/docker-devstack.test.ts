@@ -18,8 +18,9 @@ function engineUp(): boolean {
   }
 }
 
-const containersOf = (label: string) =>
-  execFileSync('/usr/bin/docker', ['ps', '-aq', '--filter', `label=${label}`])
+// Containers are named after their job, so other tests' containers never count here.
+const containersOfJob = (jobId: string, all = true) =>
+  execFileSync('/usr/bin/docker', ['ps', ...(all ? ['-a'] : []), '-q', '--filter', `name=${jobId}`])
     .toString()
     .trim()
 
@@ -157,9 +158,7 @@ describe('docker jobs on a devstack', () => {
     await waitForJobState(stack.nodes[0], res.body.JobID, ['Running'])
     let running = ''
     for (let i = 0; i < 100 && !running; i++) {
-      running = execFileSync('/usr/bin/docker', ['ps', '-q', '--filter', 'label=bacalhau-executor'])
-        .toString()
-        .trim()
+      running = containersOfJob(res.body.JobID, false)
       if (!running) await new Promise((r) => setTimeout(r, 100))
     }
     assert.ok(running, 'the container is running')
@@ -167,7 +166,7 @@ describe('docker jobs on a devstack', () => {
     assert.equal(stop.code, 0, stop.stderr)
     let left = running
     for (let i = 0; i < 100 && left; i++) {
-      left = containersOf('bacalhau-executor')
+      left = containersOfJob(res.body.JobID)
       if (left) await new Promise((r) => setTimeout(r, 100))
     }
     assert.equal(left, '', 'no container is left')
