@@ -172,9 +172,22 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
       await publishers.startAll()
       const p = publishers
       cleanups.push(() => p.stopAll())
+      const gpus = await detectGpus({ logger: log.child({ component: 'gpu' }) })
+      const maxCapacity = allocatedCapacity(
+        { ...hostTotals(dataDir), GPU: gpus.length },
+        config.Compute.AllocatedCapacity,
+      )
+      maxCapacity.GPU = allocatedGpuCount(config.Compute.AllocatedCapacity.GPU, gpus.length)
+      if (maxCapacity.GPU > 0) maxCapacity.GPUs = selectGpus(gpus, maxCapacity.GPU)
       const storage = new StorageRegistry({
         allowListedLocalPaths: config.Compute.AllowListedLocalPaths,
         disabled: config.InputSources.Disabled,
+        url: {
+          readTimeoutMs: parseDuration(config.InputSources.ReadTimeout),
+          maxRetries: config.InputSources.MaxRetryCount,
+          maxBytes: maxCapacity.Disk,
+          logger: log.child({ component: 'urldownload' }),
+        },
       })
       const disabledEngines = new Set(config.Engines.Disabled.map((e) => e.toLowerCase()))
       const wasm = new WasmExecutor()
@@ -190,13 +203,6 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
       const executors = [wasm, docker, new NoopExecutor(), ...(opts.executors ?? [])].filter(
         (e) => !disabledEngines.has(e.name),
       )
-      const gpus = await detectGpus({ logger: log.child({ component: 'gpu' }) })
-      const maxCapacity = allocatedCapacity(
-        { ...hostTotals(dataDir), GPU: gpus.length },
-        config.Compute.AllocatedCapacity,
-      )
-      maxCapacity.GPU = allocatedGpuCount(config.Compute.AllocatedCapacity.GPU, gpus.length)
-      if (maxCapacity.GPU > 0) maxCapacity.GPUs = selectGpus(gpus, maxCapacity.GPU)
       compute = new ComputeNode({
         nodeId,
         nodeType: 'Compute',

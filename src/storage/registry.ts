@@ -2,6 +2,7 @@
 // advertises as StorageSources and what jobs' InputSources[].Source.Type are matched against).
 import { InlineStorage } from './inline/index.js'
 import { LocalStorage } from './local/index.js'
+import { UrlStorage, type UrlStorageOptions } from './url/index.js'
 import type { StorageProvider } from './types.js'
 
 export interface StorageRegistryOptions {
@@ -9,6 +10,8 @@ export interface StorageRegistryOptions {
   allowListedLocalPaths: readonly string[]
   /** InputSources.Disabled (any case). */
   disabled: readonly string[]
+  /** Limits for urlDownload inputs (InputSources.ReadTimeout, MaxRetryCount, disk allocation). */
+  url?: UrlStorageOptions
 }
 
 /** Names that refer to the same provider: disabling one disables all. */
@@ -22,6 +25,7 @@ export class StorageRegistry {
     this.disabled = expandAliases(opts.disabled)
     this.register(new InlineStorage())
     this.register(new LocalStorage(opts.allowListedLocalPaths))
+    this.register(new UrlStorage(opts.url))
   }
 
   /** Adds a provider under all its type names, unless the configuration disables it. */

@@ -67,7 +67,8 @@ export class UrlStorage implements StorageProvider {
   private readonly owned = new Map<string, string>()
 
   constructor(opts: UrlStorageOptions = {}) {
-    this.readTimeoutMs = opts.readTimeoutMs && opts.readTimeoutMs > 0 ? opts.readTimeoutMs : DEFAULT_READ_TIMEOUT_MS
+    this.readTimeoutMs =
+      opts.readTimeoutMs && opts.readTimeoutMs > 0 ? opts.readTimeoutMs : DEFAULT_READ_TIMEOUT_MS
     this.maxRetries = Math.max(0, Math.floor(opts.maxRetries ?? DEFAULT_MAX_RETRIES))
     this.maxBytes = opts.maxBytes && opts.maxBytes > 0 ? opts.maxBytes : Infinity
     this.retryDelayMs = Math.max(0, opts.retryDelayMs ?? 500)
@@ -134,7 +135,8 @@ export class UrlStorage implements StorageProvider {
         }
       }
     } catch (err) {
-      await fs.promises.rm(dir, { recursive: true, force: true })
+      // The download's own error is the one worth reporting, not a failed tidy-up.
+      await fs.promises.rm(dir, { recursive: true, force: true }).catch(() => {})
       throw failed(err)
     }
   }
@@ -165,7 +167,11 @@ export class UrlStorage implements StorageProvider {
   }
 
   /** One GET, redirects included, streamed into `dir`. */
-  private async attempt(url: URL, dir: string, signal: AbortSignal): Promise<{ file: string; bytes: number }> {
+  private async attempt(
+    url: URL,
+    dir: string,
+    signal: AbortSignal,
+  ): Promise<{ file: string; bytes: number }> {
     const res = await followRedirects(url, 'GET', signal)
     const status = res.statusCode ?? 0
     if (status < 200 || status >= 300) {
@@ -256,7 +262,11 @@ function fileNameFor(url: URL, res: ResponseWithUrl): string {
 type ResponseWithUrl = http.IncomingMessage & { redirected: boolean }
 
 /** Sends `method`, following up to MAX_REDIRECTS redirects; the final response is returned unread. */
-async function followRedirects(url: URL, method: 'GET' | 'HEAD', signal: AbortSignal): Promise<ResponseWithUrl> {
+async function followRedirects(
+  url: URL,
+  method: 'GET' | 'HEAD',
+  signal: AbortSignal,
+): Promise<ResponseWithUrl> {
   let current = url
   const seen = new Set([withoutHash(url)])
   for (let hops = 0; ; hops++) {
@@ -280,7 +290,8 @@ async function followRedirects(url: URL, method: 'GET' | 'HEAD', signal: AbortSi
     if (seen.has(withoutHash(next))) {
       throw new AttemptError(`too many redirects (a loop back to ${displayUrl(next)})`, false)
     }
-    if (hops + 1 > MAX_REDIRECTS) throw new AttemptError(`too many redirects (more than ${MAX_REDIRECTS})`, false)
+    if (hops + 1 > MAX_REDIRECTS)
+      throw new AttemptError(`too many redirects (more than ${MAX_REDIRECTS})`, false)
     seen.add(withoutHash(next))
     current = next
   }
