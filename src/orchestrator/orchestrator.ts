@@ -28,6 +28,7 @@ import { errorEvent, event, Topic } from './events.js'
 import type { NodeManager } from './nodes.js'
 import { decodePageToken, encodePageToken } from './paging.js'
 import { rankNodes, type Ranking } from './ranking.js'
+import { transformResults } from './results.js'
 import type {
   ExecutionsQuery,
   HistoryQuery,
@@ -803,7 +804,7 @@ export class Orchestrator implements OrchestratorApi {
     return { Items: this.store.jobVersions(job.ID), NextToken: '' }
   }
 
-  jobResults(idOrName: string, namespace?: string): Page<SpecConfig> {
+  async jobResults(idOrName: string, namespace?: string): Promise<Page<SpecConfig>> {
     const job = this.getJob(idOrName, namespace)
     if (job.Type !== 'batch' && job.Type !== 'ops')
       throw new BacalhauError(`job type ${job.Type} does not support results`, {
@@ -815,7 +816,8 @@ export class Orchestrator implements OrchestratorApi {
       .filter((e) => e.JobVersion === job.Version && e.ComputeState.StateType === ES.Completed)
       .map((e) => e.PublishedResult)
       .filter((r) => r && r.Type)
-    return { Items: items, NextToken: '' }
+    // s3 archives become pre-signed URLs a client can download without credentials.
+    return { Items: await transformResults(items, { logger: this.log }), NextToken: '' }
   }
 
   async *streamLogs(idOrName: string, q: LogsQuery, signal: AbortSignal): AsyncIterable<LogEntry> {

@@ -69,7 +69,7 @@ export interface OrchestratorApi {
   jobHistory(idOrName: string, q: HistoryQuery): Page<JobHistory>
   jobExecutions(idOrName: string, q: ExecutionsQuery): Page<Execution>
   jobVersions(idOrName: string, namespace?: string): Page<Job>
-  jobResults(idOrName: string, namespace?: string): Page<SpecConfig>
+  jobResults(idOrName: string, namespace?: string): Page<SpecConfig> | Promise<Page<SpecConfig>>
   /** Streams an execution's output. Errors (unknown job, no executions) are thrown before the first entry. */
   streamLogs(idOrName: string, q: LogsQuery, signal: AbortSignal): AsyncIterable<LogEntry>
   listNodes(q: ListNodesQuery): NodeState[]

@@ -2,6 +2,8 @@
 // Task.Publisher.Type matching). Some own a server, which the node starts and stops with itself.
 import { LocalPublisher, type LocalPublisherOptions } from './local/index.js'
 import { NoopPublisher } from './noop/index.js'
+import { S3Publisher } from './s3/index.js'
+import path from 'node:path'
 import type { Publisher } from './types.js'
 
 export interface PublisherRegistryOptions {
@@ -29,6 +31,7 @@ export class PublisherRegistry {
     this.disabled = new Set(opts.disabled.map((n) => n.trim().toLowerCase()))
     this.register(new NoopPublisher())
     this.register(new LocalPublisher(opts.local))
+    this.register(new S3Publisher({ stagingDir: path.join(path.dirname(opts.local.storageDir), 's3-publisher') }))
   }
 
   /** Adds a publisher unless the configuration disables it. */

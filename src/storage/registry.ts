@@ -3,6 +3,7 @@
 import { InlineStorage } from './inline/index.js'
 import { LocalStorage } from './local/index.js'
 import { UrlStorage, type UrlStorageOptions } from './url/index.js'
+import { S3Storage } from './s3/index.js'
 import type { StorageProvider } from './types.js'
 
 export interface StorageRegistryOptions {
@@ -26,6 +27,7 @@ export class StorageRegistry {
     this.register(new InlineStorage())
     this.register(new LocalStorage(opts.allowListedLocalPaths))
     this.register(new UrlStorage(opts.url))
+    this.register(new S3Storage({ maxBytes: opts.url?.maxBytes }))
   }
 
   /** Adds a provider under all its type names, unless the configuration disables it. */

@@ -33,15 +33,15 @@ describe('PublisherRegistry', () => {
 
   it('registers noop and local, looked up case-insensitively', () => {
     const r = new PublisherRegistry({ local: local(), disabled: [] })
-    assert.deepEqual(r.names(), ['local', 'noop'])
+    assert.deepEqual(r.names(), ['local', 'noop', 's3'])
     assert.ok(r.get('Local') instanceof LocalPublisher)
     assert.ok(r.get('NOOP') instanceof NoopPublisher)
-    assert.equal(r.get('s3'), undefined)
+    assert.ok(r.get('S3'))
   })
 
   it('honours Publishers.Disabled', () => {
-    assert.deepEqual(new PublisherRegistry({ local: local(), disabled: ['Local'] }).names(), ['noop'])
-    assert.deepEqual(new PublisherRegistry({ local: local(), disabled: ['noop', 'local'] }).names(), [])
+    assert.deepEqual(new PublisherRegistry({ local: local(), disabled: ['Local'] }).names(), ['noop', 's3'])
+    assert.deepEqual(new PublisherRegistry({ local: local(), disabled: ['noop', 'local', 'S3'] }).names(), [])
   })
 
   it('starts and stops the servers', async () => {

@@ -10,7 +10,7 @@ import type { StorageProvider } from '../../src/storage/types.js'
 describe('StorageRegistry', () => {
   it('registers inline and local under lower-case names', () => {
     const r = new StorageRegistry({ allowListedLocalPaths: ['/data/**'], disabled: [] })
-    assert.deepEqual(r.types(), ['inline', 'local', 'localdirectory'])
+    assert.deepEqual(r.types(), ['inline', 'local', 'localdirectory', 's3', 'urldownload'])
     assert.ok(r.get('inline') instanceof InlineStorage)
     assert.ok(r.get('LocalDirectory') instanceof LocalStorage)
     assert.equal(r.get('local'), r.get('localDirectory'))
@@ -23,19 +23,21 @@ describe('StorageRegistry', () => {
   it('disables local and localDirectory together, case-insensitively', () => {
     assert.deepEqual(
       new StorageRegistry({ allowListedLocalPaths: [], disabled: ['localDirectory'] }).types(),
-      ['inline'],
+      ['inline', 's3', 'urldownload'],
     )
     assert.deepEqual(new StorageRegistry({ allowListedLocalPaths: [], disabled: ['LOCAL'] }).types(), [
       'inline',
+      's3',
+      'urldownload',
     ])
-    assert.deepEqual(new StorageRegistry({ allowListedLocalPaths: [], disabled: ['Inline'] }).types(), [
-      'local',
-      'localdirectory',
-    ])
+    assert.deepEqual(
+      new StorageRegistry({ allowListedLocalPaths: [], disabled: ['Inline', 'S3', 'urlDownload'] }).types(),
+      ['local', 'localdirectory'],
+    )
   })
 
   it('accepts more providers', () => {
-    const r = new StorageRegistry({ allowListedLocalPaths: [], disabled: ['urlDownload'] })
+    const r = new StorageRegistry({ allowListedLocalPaths: [], disabled: ['urlDownload', 's3', 'custom'] })
     const fake = (types: string[]): StorageProvider => ({
       types,
       isInstalled: async () => true,
@@ -45,9 +47,10 @@ describe('StorageRegistry', () => {
         readOnly: true,
       }),
     })
-    r.register(fake(['urldownload']))
-    r.register(fake(['S3']))
-    assert.deepEqual(r.types(), ['inline', 'local', 'localdirectory', 's3'])
-    assert.ok(r.get('s3'))
+    r.register(fake(['custom']))
+    r.register(fake(['IPFS']))
+    assert.deepEqual(r.types(), ['inline', 'ipfs', 'local', 'localdirectory'])
+    assert.ok(r.get('ipfs'))
+    assert.equal(r.get('custom'), undefined, 'a disabled type stays off when registered later')
   })
 })

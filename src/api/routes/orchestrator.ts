@@ -119,9 +119,9 @@ export function registerOrchestratorRoutes(router: Router, orch: OrchestratorApi
     sendJson(ctx, 200, { NextToken: '', Items: page.Items })
   })
 
-  router.get(`${JOBS_BASE}/:id/results`, (ctx) => {
+  router.get(`${JOBS_BASE}/:id/results`, async (ctx) => {
     const q = queryOf(ctx)
-    const page = orch.jobResults(ctx.params.id, q.string('namespace'))
+    const page = await orch.jobResults(ctx.params.id, q.string('namespace'))
     // Pre-signed URLs carry '&'; Bacalhau disables HTML escaping for this endpoint only.
     sendJson(ctx, 200, { NextToken: '', Items: page.Items }, { escapeHtml: false })
   })
