@@ -11,3 +11,4 @@ node dist-test/bench/jobs.js "$@" | tee .bench-out/jobs.json
 node dist-test/bench/scheduling.js | tee .bench-out/scheduling.json
 node dist-test/bench/network.js "$@" | tee .bench-out/network.json
 node dist-test/bench/docker.js "$@" | tee .bench-out/docker.json
+node dist-test/bench/data.js | tee .bench-out/data.json
