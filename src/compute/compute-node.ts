@@ -465,7 +465,9 @@ export class ComputeNode {
           memoryBytes: usage.Memory,
           cpu: usage.CPU,
           // GPUs are not yet assigned exclusively per execution: a job gets the first ones it asks for.
-          gpus: usage.GPU ? ((this.capacity.max.GPUs ?? []).slice(0, usage.GPU) as RunRequest['gpus']) : undefined,
+          gpus: usage.GPU
+            ? ((this.capacity.max.GPUs ?? []).slice(0, usage.GPU) as RunRequest['gpus'])
+            : undefined,
           network: task.Network?.Type === 'Default' || !task.Network?.Type ? 'None' : task.Network.Type,
         },
         signal,

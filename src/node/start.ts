@@ -25,7 +25,7 @@ import { openDatabase, type Db } from '../store/sqlite.js'
 import { InProcessNetwork } from '../transport/in-process.js'
 import { compositeOrchestratorTransport } from '../transport/composite.js'
 import { Libp2pTransport } from '../transport/libp2p.js'
-import { createHost } from '../network/host.js'
+import { startIpfsNode } from '../ipfs/node.js'
 import { loadOrCreateIdentity } from '../network/identity.js'
 import { networkToken } from './token.js'
 import { createLogger, type Logger } from '../util/logger.js'
@@ -103,8 +103,15 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
     const listen = isOrchestrator
       ? [`/ip4/${config.Orchestrator.Host}/tcp/${config.Orchestrator.Port}`]
       : ['/ip4/0.0.0.0/tcp/0']
-    const host = await createHost({ privateKey, listen, token: token || undefined, logger: log })
-    cleanups.push(() => host.stop())
+    const ipfs = await startIpfsNode({
+      privateKey,
+      listen,
+      token: token || undefined,
+      logger: log,
+      dataDir: inMemory ? undefined : dataDir,
+    })
+    const host = ipfs.host
+    cleanups.push(() => ipfs.stop())
     const p2p = new Libp2pTransport({
       host,
       logger: log,

@@ -31,7 +31,9 @@ export class PublisherRegistry {
     this.disabled = new Set(opts.disabled.map((n) => n.trim().toLowerCase()))
     this.register(new NoopPublisher())
     this.register(new LocalPublisher(opts.local))
-    this.register(new S3Publisher({ stagingDir: path.join(path.dirname(opts.local.storageDir), 's3-publisher') }))
+    this.register(
+      new S3Publisher({ stagingDir: path.join(path.dirname(opts.local.storageDir), 's3-publisher') }),
+    )
   }
 
   /** Adds a publisher unless the configuration disables it. */
