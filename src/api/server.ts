@@ -24,6 +24,7 @@ import {
 } from './respond.js'
 import { registerAgentRoutes } from './routes/agent.js'
 import { JOBS_BASE, registerOrchestratorRoutes } from './routes/orchestrator.js'
+import { registerIpfsRoutes, type IpfsApi } from './routes/ipfs.js'
 
 export interface AgentApi {
   nodeInfo(): NodeInfo
@@ -43,6 +44,8 @@ export interface ApiServerOptions {
   webuiDir?: string
   /** Per-request handler timeout (Bacalhau: 30 s, answered with 503 "Server Timeout!"). */
   handlerTimeoutMs?: number
+  /** When set, /api/v1/ipfs/* reach the node's embedded IPFS node. */
+  ipfs?: IpfsApi
 }
 
 const DEFAULT_HANDLER_TIMEOUT_MS = 30_000
@@ -97,6 +100,7 @@ export class ApiServer {
   constructor(private readonly opts: ApiServerOptions) {
     this.log = opts.logger.child({ component: 'api' })
     registerAgentRoutes(this.router, opts.agent)
+    if (opts.ipfs) registerIpfsRoutes(this.router, opts.ipfs)
     const redirect = (to: string) => (ctx: Koa.Context) => {
       ctx.body = null
       ctx.status = 301

@@ -1,6 +1,7 @@
 // `job get`: fetch a job's published results into a local folder (bacalhau-behaviour.md §5).
 // Each result is downloaded into <out>/raw/, archives are extracted and merged into <out>,
 // appending stdout/stderr/exitCode across executions; raw/ is then removed.
+import * as tar from 'tar'
 import fs from 'node:fs'
 import path from 'node:path'
 import { Readable } from 'node:stream'
@@ -29,10 +30,13 @@ export function rawFileName(url: string): string {
 }
 
 /** The URL a downloadable result is fetched from, or undefined when the CLI cannot fetch it. */
-export function downloadUrl(result: SpecConfig): string | undefined {
+export function downloadUrl(result: SpecConfig, apiBase?: string): string | undefined {
   const type = (result.Type ?? '').toLowerCase()
   if (type === 'urldownload') return stringParam(result.Params, 'URL')
   if (type === 's3presigned') return stringParam(result.Params, 'PreSignedURL')
+  // IPFS results come through the node the CLI talks to, from its embedded IPFS node.
+  const cid = type === 'ipfs' ? stringParam(result.Params, 'CID') : undefined
+  if (cid && apiBase) return `${apiBase}/api/v1/ipfs/get/${encodeURIComponent(cid)}`
   return undefined
 }
 
@@ -121,7 +125,7 @@ export async function getJobResults(
     )
     return
   }
-  if (results.some((r) => !downloadUrl(r))) {
+  if (results.some((r) => !downloadUrl(r, client.baseUrl))) {
     ctx.err(
       'No supported downloader found for the published results. You will have to download the results differently.\n',
     )
@@ -140,8 +144,19 @@ export async function getJobResults(
   const downloaded: string[] = []
   try {
     const used = new Set<string>()
+    const ipfsFolders: string[] = []
     for (const r of results) {
-      const url = downloadUrl(r)!
+      const url = downloadUrl(r, client.baseUrl)!
+      if ((r.Type ?? '').toLowerCase() === 'ipfs') {
+        // Fetched as a tar of raw/<CID>, as Bacalhau keeps IPFS results: a folder, not an archive.
+        const cid = stringParam(r.Params, 'CID')!
+        const tarFile = path.join(rawDir, `${cid}.tar`)
+        await fetchTo(url, tarFile, signal)
+        await tar.x({ file: tarFile, cwd: rawDir, strict: true })
+        fs.rmSync(tarFile)
+        ipfsFolders.push(path.join(rawDir, cid))
+        continue
+      }
       let name = rawFileName(url)
       for (let i = 1; used.has(name); i++) name = `${i}_${rawFileName(url)}`
       used.add(name)
@@ -150,7 +165,7 @@ export async function getJobResults(
       downloaded.push(dest)
     }
     if (!o.raw) {
-      const folders: string[] = []
+      const folders: string[] = [...ipfsFolders]
       for (const file of downloaded) {
         if (archivePattern.test(file)) {
           const folder = file.replace(archivePattern, '')

@@ -3,6 +3,7 @@
 import { Command, CommanderError, type Option } from 'commander'
 import { registerAgent } from './agent.js'
 import { registerConfig } from './config.js'
+import { registerData } from './data.js'
 import { registerDevstack } from './devstack.js'
 import { registerDocker } from './docker.js'
 import { ExitCode, formatError } from './errors.js'
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
     })
     .showSuggestionAfterError(true)
   registerServe(program)
+  registerData(program)
   registerDevstack(program)
   registerDocker(program)
   registerWasm(program)

@@ -26,6 +26,9 @@ import { InProcessNetwork } from '../transport/in-process.js'
 import { compositeOrchestratorTransport } from '../transport/composite.js'
 import { Libp2pTransport } from '../transport/libp2p.js'
 import { startIpfsNode } from '../ipfs/node.js'
+import { addPath, exportCid, parseCid } from '../ipfs/files.js'
+import { IpfsStorage } from '../storage/ipfs/index.js'
+import { IpfsPublisher } from '../publishers/ipfs/index.js'
 import { loadOrCreateIdentity } from '../network/identity.js'
 import { networkToken } from './token.js'
 import { createLogger, type Logger } from '../util/logger.js'
@@ -196,6 +199,15 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
           logger: log.child({ component: 'urldownload' }),
         },
       })
+      if (!config.InputSources.Disabled.some((d) => d.toLowerCase() === 'ipfs'))
+        storage.register(
+          new IpfsStorage(ipfs.helia, {
+            timeoutMs: parseDuration(config.InputSources.ReadTimeout),
+            maxBytes: maxCapacity.Disk,
+          }),
+        )
+      if (!config.Publishers.Disabled.some((d) => d.toLowerCase() === 'ipfs'))
+        publishers.register(new IpfsPublisher(ipfs.helia))
       const disabledEngines = new Set(config.Engines.Disabled.map((e) => e.toLowerCase()))
       const wasm = new WasmExecutor()
       cleanups.push(() => wasm.close())
@@ -237,6 +249,19 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
       port: config.API.Port,
       logger: log,
       orchestrator,
+      ipfs: {
+        add: async (hostPath) => (await addPath(ipfs.helia, hostPath)).toString(),
+        get: (cid, dest, signal) => {
+          const timeout = AbortSignal.timeout(parseDuration(config.InputSources.ReadTimeout))
+          const both = new AbortController()
+          for (const s of [signal, timeout]) s.addEventListener('abort', () => both.abort(), { once: true })
+          return exportCid(ipfs.helia, parseCid(cid), dest, both.signal).catch((e: Error) => {
+            throw new Error(
+              timeout.aborted ? `CID ${cid} not found on any reachable peer` : `CID ${cid}: ${e.message}`,
+            )
+          })
+        },
+      },
       agent: {
         nodeInfo: selfInfo,
         config: () => maskSecrets(config),
