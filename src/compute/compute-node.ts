@@ -48,8 +48,8 @@ interface Running {
 
 const FALLBACK_USAGE: ResourcesUsage = { CPU: 0.1, Memory: 100 * 1024 * 1024 }
 const PROGRESS_REPORT_DELAY_MS = 50
-/** About ten minutes of retries at the 10 s cap. */
-const DELIVERY_ATTEMPTS = 64
+/** About ten minutes of retries at the 2 s cap. */
+const DELIVERY_ATTEMPTS = 300
 
 export class ComputeNode {
   readonly bootId = randomUUID()
@@ -213,7 +213,8 @@ export class ComputeNode {
           this.retryTimers.delete(timer)
           this.send(m, attempt + 1)
         },
-        Math.min(500 * 2 ** (attempt - 1), 10_000),
+        // A short cap: an orchestrator that restarts should hear the result soon after.
+        Math.min(500 * 2 ** (attempt - 1), 2_000),
       )
       timer.unref()
       this.retryTimers.add(timer)

@@ -86,7 +86,7 @@ describe('network faults', () => {
     await waitForJobState(orch, res.body.JobID, ['Running'])
     await orch.kill9()
     orch = await start({ role: 'orchestrator', dataDir: orch.dataDir, args: orchArgs })
-    const job = await waitForJobState(orch, res.body.JobID, ['Completed', 'Failed'], 30_000)
+    const job = await waitForJobState(orch, res.body.JobID, ['Completed', 'Failed'], 60_000)
     assert.equal(job.State.StateType, 'Completed', JSON.stringify(job.State))
     const execs = await api(orch, 'GET', `/api/v1/orchestrator/jobs/${res.body.JobID}/executions`)
     assert.equal(execs.body.Items.length, 1, 'the running execution was not restarted: its result arrived')
