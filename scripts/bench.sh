@@ -12,3 +12,4 @@ node dist-test/bench/scheduling.js | tee .bench-out/scheduling.json
 node dist-test/bench/network.js "$@" | tee .bench-out/network.json
 node dist-test/bench/docker.js "$@" | tee .bench-out/docker.json
 node dist-test/bench/data.js | tee .bench-out/data.json
+node dist-test/bench/ipfs.js | tee .bench-out/ipfs.json
