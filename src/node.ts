@@ -62,6 +62,9 @@ async function main(): Promise<void> {
         process.exit(1)
       })
   }
+  // A library's stray rejection (an aborted network request, say) must not take the node
+  // down: log it and keep serving.
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'))
   process.on('SIGINT', () => shutdown('SIGINT'))
   process.on('SIGTERM', () => shutdown('SIGTERM'))
 }

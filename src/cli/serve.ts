@@ -45,6 +45,8 @@ export function registerServe(program: Command): void {
         `\nTo connect to this node from the client, run the following commands in your shell:\n${exports}\n`,
       )
 
+      // A library's stray rejection must not take the node down: log it and keep serving.
+      process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'))
       const signal = await new Promise<string>((resolve) => {
         process.once('SIGINT', () => resolve('SIGINT'))
         process.once('SIGTERM', () => resolve('SIGTERM'))

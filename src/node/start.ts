@@ -251,15 +251,25 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
       orchestrator,
       ipfs: {
         add: async (hostPath) => (await addPath(ipfs.helia, hostPath)).toString(),
-        get: (cid, dest, signal) => {
-          const timeout = AbortSignal.timeout(parseDuration(config.InputSources.ReadTimeout))
+        get: async (cid, dest, signal) => {
+          // One controller for the caller going away and the read timeout, released as soon as
+          // the export ends so nothing aborts Helia's work after the fact.
           const both = new AbortController()
-          for (const s of [signal, timeout]) s.addEventListener('abort', () => both.abort(), { once: true })
-          return exportCid(ipfs.helia, parseCid(cid), dest, both.signal).catch((e: Error) => {
+          const stop = () => both.abort()
+          const timer = setTimeout(stop, parseDuration(config.InputSources.ReadTimeout))
+          signal.addEventListener('abort', stop, { once: true })
+          try {
+            await exportCid(ipfs.helia, parseCid(cid), dest, both.signal)
+          } catch (e) {
             throw new Error(
-              timeout.aborted ? `CID ${cid} not found on any reachable peer` : `CID ${cid}: ${e.message}`,
+              both.signal.aborted && !signal.aborted
+                ? `CID ${cid} not found on any reachable peer`
+                : `CID ${cid}: ${(e as Error).message}`,
             )
-          })
+          } finally {
+            clearTimeout(timer)
+            signal.removeEventListener('abort', stop)
+          }
         },
       },
       agent: {

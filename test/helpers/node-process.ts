@@ -142,11 +142,20 @@ export async function api<T = any>(
   p: string,
   body?: unknown,
 ): Promise<{ status: number; body: T }> {
-  const res = await fetch(node.apiUrl + p, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  })
+  const send = () =>
+    fetch(node.apiUrl + p, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    })
+  let res: Response
+  try {
+    res = await send()
+  } catch {
+    // A pooled keep-alive connection the server just closed fails once; a real outage
+    // fails again.
+    res = await send()
+  }
   const text = await res.text()
   let parsed: any = text
   try {

@@ -19,7 +19,7 @@ describe('IPFS on a devstack', () => {
       orchestrators: 1,
       computes: 2,
       hybrids: 0,
-      config: ['InputSources.ReadTimeout=20s'],
+      config: ['InputSources.ReadTimeout=5s'],
     })
   })
   after(async () => {

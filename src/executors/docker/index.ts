@@ -269,7 +269,13 @@ export class DockerExecutor implements Executor {
       clearTimeout(drainTimer)
       if (demux.partial) log.warn('container output ended in the middle of a frame')
 
-      const info = await container.inspect()
+      // The engine may record the OOM kill a moment after the exit (when a child process,
+      // not the container's main one, was killed): look again before calling it a plain 137.
+      let info = await container.inspect()
+      for (let i = 0; i < 5 && !info.State?.OOMKilled && outcome.code === 137 && req.memoryBytes; i++) {
+        await new Promise((r) => setTimeout(r, 100))
+        info = await container.inspect()
+      }
       if (info.State?.OOMKilled) return { exitCode: outcome.code, error: 'memory limit exceeded' }
       return { exitCode: outcome.code }
     } catch (err) {

@@ -51,11 +51,14 @@ export class IpfsStorage implements StorageProvider {
     fs.mkdirSync(workDir, { recursive: true })
     const dest = path.join(workDir, cid.toString())
     const timeoutMs = this.opts.timeoutMs ?? 5 * 60_000
-    const timeout = AbortSignal.timeout(timeoutMs)
     const both = new AbortController()
+    let timedOut = false
     const stop = () => both.abort()
+    const timer = setTimeout(() => {
+      timedOut = true
+      stop()
+    }, timeoutMs)
     signal.addEventListener('abort', stop, { once: true })
-    timeout.addEventListener('abort', stop, { once: true })
     try {
       await exportCid(
         this.helia,
@@ -66,14 +69,14 @@ export class IpfsStorage implements StorageProvider {
       )
     } catch (e) {
       fs.rmSync(dest, { recursive: true, force: true })
-      if (timeout.aborted && !signal.aborted)
+      if (timedOut && !signal.aborted)
         throw new Error(
           `ipfs input ${cid}: not found on any reachable peer within ${Math.round(timeoutMs / 1000)}s`,
         )
       throw new Error(`ipfs input ${cid}: ${(e as Error).message}`)
     } finally {
+      clearTimeout(timer)
       signal.removeEventListener('abort', stop)
-      timeout.removeEventListener('abort', stop)
     }
     return { hostPath: dest, target: input.Target, readOnly: true }
   }
