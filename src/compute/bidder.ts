@@ -17,6 +17,8 @@ export interface BidContext {
   storage: StorageRegistry
   publishers: PublisherRegistry
   admission: Config['JobAdmissionControl']
+  /** Every ipfs input's data is already in this node's blockstore (for Locality=local). */
+  ipfsHeldLocally?: boolean
 }
 
 const NETWORKED = new Set(['Host', 'Full', 'HTTP', 'Bridge'])
@@ -59,8 +61,9 @@ export function bid(ctx: BidContext): string | undefined {
     }
   }
   if (ctx.admission.Locality === 'local') {
+    const local = ['local', 'localdirectory', 'inline', ...(ctx.ipfsHeldLocally ? ['ipfs'] : [])]
     const remote = (task.InputSources ?? []).filter(
-      (i) => !['local', 'localdirectory', 'inline'].includes((i.Source?.Type ?? '').toLowerCase()),
+      (i) => !local.includes((i.Source?.Type ?? '').toLowerCase()),
     )
     if (remote.length) reasons.push('this node only accepts jobs whose inputs are already local')
   }

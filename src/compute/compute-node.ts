@@ -239,6 +239,14 @@ export class ComputeNode {
     const rec: LocalExecution = { execution, state: ES.New, message: '', CreateTime: now, ModifyTime: now }
     this.opts.store.put(rec)
     const admission = this.opts.config.JobAdmissionControl
+    let ipfsHeldLocally = false
+    if (admission.Locality === 'local') {
+      const ipfs = this.opts.storage.get('ipfs') as
+        { hasLocally?: (i: unknown) => Promise<boolean> } | undefined
+      const inputs = (job.Tasks[0]?.InputSources ?? []).filter((i) => i.Source?.Type.toLowerCase() === 'ipfs')
+      ipfsHeldLocally =
+        !!ipfs?.hasLocally && (await Promise.all(inputs.map((i) => ipfs.hasLocally!(i)))).every(Boolean)
+    }
     const reasons = [
       bid({
         job,
@@ -248,6 +256,7 @@ export class ComputeNode {
         storage: this.opts.storage,
         publishers: this.opts.publishers,
         admission,
+        ipfsHeldLocally,
       }),
       admission.ProbeExec ? `rejected bid: ${(await execProbe(admission.ProbeExec, job)) ?? ''}` : undefined,
       admission.ProbeHTTP ? `rejected bid: ${(await httpProbe(admission.ProbeHTTP, job)) ?? ''}` : undefined,
