@@ -27,6 +27,7 @@ import { compositeOrchestratorTransport } from '../transport/composite.js'
 import { Libp2pTransport } from '../transport/libp2p.js'
 import { startIpfsNode } from '../ipfs/node.js'
 import { addPath, exportCid, parseCid } from '../ipfs/files.js'
+import { scope } from '../network/scope.js'
 import { IpfsStorage } from '../storage/ipfs/index.js'
 import { IpfsPublisher } from '../publishers/ipfs/index.js'
 import { loadOrCreateIdentity } from '../network/identity.js'
@@ -252,23 +253,18 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
       ipfs: {
         add: async (hostPath) => (await addPath(ipfs.helia, hostPath)).toString(),
         get: async (cid, dest, signal) => {
-          // One controller for the caller going away and the read timeout, released as soon as
-          // the export ends so nothing aborts Helia's work after the fact.
-          const both = new AbortController()
-          const stop = () => both.abort()
-          const timer = setTimeout(stop, parseDuration(config.InputSources.ReadTimeout))
-          signal.addEventListener('abort', stop, { once: true })
+          // Released as soon as the export ends, so nothing aborts Helia's work afterwards.
+          const sc = scope({ timeoutMs: parseDuration(config.InputSources.ReadTimeout), parents: [signal] })
           try {
-            await exportCid(ipfs.helia, parseCid(cid), dest, both.signal)
+            await exportCid(ipfs.helia, parseCid(cid), dest, sc.signal)
           } catch (e) {
             throw new Error(
-              both.signal.aborted && !signal.aborted
+              sc.timedOut()
                 ? `CID ${cid} not found on any reachable peer`
                 : `CID ${cid}: ${(e as Error).message}`,
             )
           } finally {
-            clearTimeout(timer)
-            signal.removeEventListener('abort', stop)
+            sc.dispose()
           }
         },
       },

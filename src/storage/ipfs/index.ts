@@ -7,6 +7,7 @@ import { paramValue } from '../../models/ci.js'
 import type { InputSource } from '../../models/job.js'
 import type { PreparedInput } from '../../executors/types.js'
 import { exportCid, parseCid } from '../../ipfs/files.js'
+import { scope } from '../../network/scope.js'
 import type { StorageProvider } from '../types.js'
 
 export interface IpfsStorageOptions {
@@ -51,32 +52,19 @@ export class IpfsStorage implements StorageProvider {
     fs.mkdirSync(workDir, { recursive: true })
     const dest = path.join(workDir, cid.toString())
     const timeoutMs = this.opts.timeoutMs ?? 5 * 60_000
-    const both = new AbortController()
-    let timedOut = false
-    const stop = () => both.abort()
-    const timer = setTimeout(() => {
-      timedOut = true
-      stop()
-    }, timeoutMs)
-    signal.addEventListener('abort', stop, { once: true })
+    const sc = scope({ timeoutMs, parents: [signal] })
     try {
-      await exportCid(
-        this.helia,
-        cid,
-        dest,
-        both.signal,
-        this.opts.maxBytes && this.opts.maxBytes > 0 ? this.opts.maxBytes : Infinity,
-      )
+      const max = this.opts.maxBytes && this.opts.maxBytes > 0 ? this.opts.maxBytes : Infinity
+      await exportCid(this.helia, cid, dest, sc.signal, max)
     } catch (e) {
       fs.rmSync(dest, { recursive: true, force: true })
-      if (timedOut && !signal.aborted)
+      if (sc.timedOut())
         throw new Error(
           `ipfs input ${cid}: not found on any reachable peer within ${Math.round(timeoutMs / 1000)}s`,
         )
       throw new Error(`ipfs input ${cid}: ${(e as Error).message}`)
     } finally {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', stop)
+      sc.dispose()
     }
     return { hostPath: dest, target: input.Target, readOnly: true }
   }
