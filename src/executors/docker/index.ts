@@ -277,6 +277,13 @@ export class DockerExecutor implements Executor {
         info = await container.inspect()
       }
       if (info.State?.OOMKilled) return { exitCode: outcome.code, error: 'memory limit exceeded' }
+      // Under load the engine can miss the OOM event of a child process. A SIGKILL nobody
+      // here sent, to a task running under a memory limit, is the kernel's OOM killer.
+      if (outcome.code === 137 && req.memoryBytes)
+        return {
+          exitCode: outcome.code,
+          error: 'memory limit exceeded (the task was killed with SIGKILL under its memory limit)',
+        }
       return { exitCode: outcome.code }
     } catch (err) {
       if (reason) return stoppedResult()
