@@ -2,7 +2,7 @@
 // and Ctrl-C stopping every node process.
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFileSync, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -48,14 +48,18 @@ describe('bacalhau devstack', () => {
     }
     assert.equal(await exited, 0)
     assert.match(out, /Shutting down devstack/)
-    // Every node process is gone with it.
-    let left = ''
-    try {
-      left = execFileSync('pgrep', ['-f', repo]).toString()
-    } catch {
-      left = '' // pgrep exits 1 when nothing matches
-    }
-    assert.equal(left.trim(), '')
+    // Every node process is gone with it (read /proc directly: no procps needed).
+    const left = fs
+      .readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .filter((pid) => {
+        try {
+          return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(repo)
+        } catch {
+          return false
+        }
+      })
+    assert.deepEqual(left, [])
     fs.rmSync(repo, { recursive: true, force: true })
   })
 })
