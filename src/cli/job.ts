@@ -32,9 +32,8 @@ import {
   formatTimeOfDay,
   shortId,
   toDate,
-  toYaml,
 } from './output.js'
-import { afterSubmit, printWarnings, Spinner } from './progress.js'
+import { printWarnings, Spinner, submitBuiltJob } from './progress.js'
 import { renderTemplate, templateVars } from './template.js'
 
 const terminalStates = new Set(['Completed', 'Failed', 'Stopped'])
@@ -241,22 +240,7 @@ export function registerJob(program: Command): void {
       const parsed = parseJobSpec(text, source)
       if (!o.hideWarnings) printWarnings(ctx, parsed.warnings)
       checkJob(parsed.job, source)
-      const spec = cleanJob(parsed.job)
-      if (o.dryRun) {
-        ctx.out(toYaml(spec))
-        return
-      }
-      const client = ctx.client()
-      const resp = await client.putJob(spec, !!o.force)
-      await afterSubmit(ctx, client, resp, {
-        wait: o.wait,
-        idOnly: !!o.idOnly,
-        follow: !!o.follow,
-        waitTimeoutMs: o.waitTimeoutSecs * 1000,
-        nodeDetails: o.nodeDetails,
-        hideWarnings: o.hideWarnings,
-        namespace: parsed.job.Namespace || undefined,
-      })
+      await submitBuiltJob(ctx, cleanJob(parsed.job), { ...o, namespace: parsed.job.Namespace || undefined })
     },
   )
 

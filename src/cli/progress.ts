@@ -282,20 +282,21 @@ export async function afterSubmit(
 export async function submitBuiltJob(
   ctx: CliContext,
   job: Record<string, unknown>,
-  o: RunTimeFlagValues & { namespace?: string },
+  o: RunTimeFlagValues & { namespace?: string; force?: boolean; hideWarnings?: boolean },
 ): Promise<void> {
   if (o.dryRun) {
     ctx.out(toYaml(job))
     return
   }
   const client = ctx.client()
-  const resp = await client.putJob(job, false)
+  const resp = await client.putJob(job, !!o.force)
   await afterSubmit(ctx, client, resp, {
     wait: o.wait,
     idOnly: !!o.idOnly,
     follow: !!o.follow,
     waitTimeoutMs: o.waitTimeoutSecs * 1000,
     nodeDetails: o.nodeDetails,
+    hideWarnings: o.hideWarnings,
     namespace: o.namespace,
   })
 }
