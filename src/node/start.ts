@@ -51,20 +51,6 @@ export interface StartNodeOptions {
   executors?: Executor[]
 }
 
-const SECRET_KEYS = /token|password|apikey|secret/i
-
-function maskSecrets(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(maskSecrets)
-  if (value && typeof value === 'object')
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [
-        k,
-        SECRET_KEYS.test(k) && typeof v === 'string' && v ? '********' : maskSecrets(v),
-      ]),
-    )
-  return value
-}
-
 export async function startNode(config: Config, opts: StartNodeOptions = {}): Promise<RunningNode> {
   const log = opts.logger ?? createLogger({ level: config.Logging.Level })
   const dataDir = path.resolve(config.DataDir)
@@ -270,7 +256,8 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
       },
       agent: {
         nodeInfo: selfInfo,
-        config: () => maskSecrets(config),
+        // The API masks secrets (routes/agent.ts) before answering.
+        config: () => config,
       },
     })
     await api.start()

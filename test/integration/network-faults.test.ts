@@ -75,6 +75,8 @@ describe('network faults', () => {
       ],
     })
     await waitForNodes(orch, (ns) => ns.some((n) => n.Info.NodeID === 'worker'))
+    const cfg = await api(orch, 'GET', '/api/v1/agent/config')
+    assert.equal(cfg.body.config.Orchestrator.Auth.Token, '********', 'the network token is never shown')
     const res = await api(orch, 'PUT', '/api/v1/orchestrator/jobs', {
       Job: {
         Type: 'batch',
