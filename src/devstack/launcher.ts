@@ -61,7 +61,7 @@ const devstackProfile = [
   'Publishers.Types.Local.Port=0',
 ]
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer()
     srv.once('error', reject)

@@ -3,17 +3,8 @@
 import { after, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
-import net from 'node:net'
+import { freePort } from '../../src/devstack/launcher.js'
 import { api, runCli, startNodeProcess, waitForJobState, type NodeProcess } from '../helpers/node-process.js'
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port
-      srv.close(() => resolve(port))
-    })
-  })
-}
 
 const fast = ['-c', 'Compute.Heartbeat.Interval=500ms', '-c', 'Orchestrator.NodeManager.DisconnectTimeout=5s']
 
