@@ -3,13 +3,16 @@
 // owns the host; everything else (gossip, our protocols) runs on helia.libp2p.
 import fs from 'node:fs'
 import path from 'node:path'
-import { createHelia, type Helia } from 'helia'
-import { FsBlockstore } from 'blockstore-fs'
+import { createHeliaLight, type Helia } from 'helia'
+import { withLibp2pLight } from '@helia/libp2p'
+import { FileBlockstore } from './blockstore.js'
 import { FsDatastore } from 'datastore-fs'
 import { MemoryBlockstore } from 'blockstore-core'
 import { MemoryDatastore } from 'datastore-core'
+import { memoizingSha256 } from './hasher.js'
+import { Bitswap } from './bitswap/bitswap.js'
 import { libp2pOptions, markPrivateNetwork, type Host, type HostOptions } from '../network/host.js'
-import { derivePsk, pskFingerprint } from '../network/pnet.js'
+import { deriveNetworkKey, networkKeyFingerprint } from '../network/network-key.js'
 
 export interface IpfsNode {
   helia: Helia
@@ -18,12 +21,12 @@ export interface IpfsNode {
 }
 
 export async function startIpfsNode(opts: HostOptions & { dataDir?: string }): Promise<IpfsNode> {
-  let blockstore: FsBlockstore | MemoryBlockstore
+  let blockstore: FileBlockstore | MemoryBlockstore
   let datastore: FsDatastore | MemoryDatastore
   if (opts.dataDir) {
     const dir = path.join(opts.dataDir, 'ipfs')
     fs.mkdirSync(dir, { recursive: true })
-    const fsBlocks = new FsBlockstore(path.join(dir, 'blocks'))
+    const fsBlocks = new FileBlockstore(path.join(dir, 'blocks'))
     const fsData = new FsDatastore(path.join(dir, 'datastore'))
     await fsBlocks.open()
     await fsData.open()
@@ -34,22 +37,39 @@ export async function startIpfsNode(opts: HostOptions & { dataDir?: string }): P
     datastore = new MemoryDatastore()
   }
   const { logger, dataDir: _d, ...hostOpts } = opts
-  const helia = createHelia({
-    blockstore,
-    datastore,
-    // Every top-level libp2p key is given, so Helia adds no public bootstrap, mDNS or
-    // other default services of its own (STACK.md #13).
-    libp2p: libp2pOptions(hostOpts) as never,
+  // The light constructors: Helia's default one also adds HTTP routers and gateway block
+  // brokers that reach public services (delegated-ipfs.dev, trustless gateways) on every
+  // fetch, and merges public libp2p defaults into the host. A cluster must find its data
+  // on its own peers only, over bitswap, with providers from the cluster's DHT.
+  const helia = withLibp2pLight(
+    createHeliaLight({ blockstore, datastore, hashers: [memoizingSha256()] }),
+    libp2pOptions(hostOpts) as never,
+  )
+  let bitswap: Bitswap | undefined
+  // Started after the libp2p mixin, whose host it needs.
+  helia.addMixin({
+    name: 'bitswap',
+    start: async () => {
+      bitswap = new Bitswap({
+        libp2p: helia.libp2p,
+        blockstore,
+        getHasher: helia.getHasher,
+        routing: helia.routing,
+        logger,
+      })
+      await bitswap.start()
+      helia.addBlockBroker(bitswap)
+    },
   })
   await helia.start()
   const host = helia.libp2p as unknown as Host
-  const psk = derivePsk(opts.token)
-  if (psk) markPrivateNetwork(host)
+  const networkKey = deriveNetworkKey(opts.token)
+  if (networkKey) markPrivateNetwork(host)
   logger.info(
     {
       peerId: host.peerId.toString(),
       addrs: host.getMultiaddrs().map((a) => a.toString()),
-      privateNetwork: psk ? pskFingerprint(psk) : false,
+      privateNetwork: networkKey ? networkKeyFingerprint(networkKey) : false,
     },
     'libp2p host and IPFS node started',
   )
@@ -57,8 +77,9 @@ export async function startIpfsNode(opts: HostOptions & { dataDir?: string }): P
     helia,
     host,
     async stop() {
+      await bitswap?.stop()
       await helia.stop()
-      if (blockstore instanceof FsBlockstore) await blockstore.close()
+      if (blockstore instanceof FileBlockstore) await blockstore.close()
       if (datastore instanceof FsDatastore) await datastore.close()
     },
   }

@@ -8,16 +8,15 @@ import { identify, type Identify } from '@libp2p/identify'
 import { ping, type Ping } from '@libp2p/ping'
 import { gossipsub, StrictSign, type GossipSub } from '@libp2p/gossipsub'
 import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
-import { preSharedKey } from '@libp2p/pnet'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { isIPv4, isIPv6 } from 'node:net'
 import type { Connection, Libp2p, PrivateKey } from '@libp2p/interface'
 import type { Logger } from '../util/logger.js'
-import { derivePsk, pskFingerprint } from './pnet.js'
+import { deriveNetworkKey, networkKeyFingerprint, noisePrologue } from './network-key.js'
 import { scope } from './scope.js'
 
 export const KAD_PROTOCOL = '/bacalhau-ts/kad/1.0.0'
-/** A wrong-PSK dial hangs instead of failing (STACK pitfall 12), so every dial is bounded. */
+/** Every dial is bounded: an unresponsive or misconfigured peer must not stall a caller. */
 export const DEFAULT_DIAL_TIMEOUT_MS = 4_000
 
 export interface HostServices extends Record<string, unknown> {
@@ -39,7 +38,7 @@ export interface HostOptions {
   logger: Logger
 }
 
-// Remembers which hosts run behind a PSK, so a failed dial can say why it probably failed.
+// Remembers which hosts run in a closed network, so a failed dial can say why it probably failed.
 const privateNetworkHosts = new WeakSet<object>()
 
 /**
@@ -47,14 +46,14 @@ const privateNetworkHosts = new WeakSet<object>()
  * build the host itself from options.
  */
 export function libp2pOptions(opts: Omit<HostOptions, 'logger'>): Libp2pOptions<HostServices> {
-  const psk = derivePsk(opts.token)
+  const networkKey = deriveNetworkKey(opts.token)
   return {
     privateKey: opts.privateKey,
     addresses: { listen: opts.listen, ...(opts.announce?.length ? { announce: opts.announce } : {}) },
     transports: [tcp()],
-    connectionEncrypters: [noise()],
+    // A peer configured with another token fails the Noise handshake (network-key.ts).
+    connectionEncrypters: [noise(networkKey ? { prologueBytes: noisePrologue(networkKey) } : {})],
     streamMuxers: [yamux()],
-    ...(psk ? { connectionProtector: preSharedKey({ psk }) } : {}),
     // Nodes find each other through configured addresses only: no mDNS, no public bootstrap.
     peerDiscovery: [],
     // Clusters run on LANs and loopback: private and loopback addresses must stay dialable.
@@ -104,20 +103,20 @@ export function libp2pOptions(opts: Omit<HostOptions, 'logger'>): Libp2pOptions<
 export async function createHost(opts: HostOptions): Promise<Host> {
   const options = libp2pOptions(opts)
   const host = await createLibp2p(options)
-  const psk = derivePsk(opts.token)
-  if (psk) privateNetworkHosts.add(host)
+  const networkKey = deriveNetworkKey(opts.token)
+  if (networkKey) privateNetworkHosts.add(host)
   opts.logger.info(
     {
       peerId: host.peerId.toString(),
       addrs: host.getMultiaddrs().map((a) => a.toString()),
-      privateNetwork: psk ? pskFingerprint(psk) : false,
+      privateNetwork: networkKey ? networkKeyFingerprint(networkKey) : false,
     },
     'libp2p host started',
   )
   return host
 }
 
-/** Marks a host built elsewhere (e.g. by Helia from libp2pOptions) as running behind a PSK. */
+/** Marks a host built elsewhere (e.g. by Helia from libp2pOptions) as in a closed network (a network token). */
 export function markPrivateNetwork(host: Libp2p): void {
   privateNetworkHosts.add(host)
 }
@@ -142,14 +141,14 @@ export function toMultiaddr(addr: string): Multiaddr {
 }
 
 export interface DialPeerOptions {
-  /** Whether the host runs behind a PSK; defaults to what createHost recorded. */
+  /** Whether the host runs in a closed network; defaults to what createHost recorded. */
   privateNetwork?: boolean
   signal?: AbortSignal
 }
 
 /**
- * Dials a peer, always bounded by a timeout. Errors name the address and, behind a PSK,
- * the likely cause: a peer with another network token never answers the handshake.
+ * Dials a peer, always bounded by a timeout. Errors name the address and, in a closed network,
+ * the likely cause: a peer with another network token fails the Noise handshake.
  */
 export async function dialPeer(
   host: Libp2p,
@@ -166,7 +165,7 @@ export async function dialPeer(
     const privateNetwork = opts.privateNetwork ?? privateNetworkHosts.has(host)
     const reason = sc.timedOut() ? `no answer within ${timeoutMs} ms` : (err as Error).message
     const hint = privateNetwork
-      ? '; the remote node may be using a different network token (private network key), or be unreachable'
+      ? '; the remote node may be using a different network token, or be unreachable'
       : ''
     throw new Error(`could not connect to peer at ${addr}: ${reason}${hint}`, { cause: err })
   } finally {

@@ -46,11 +46,14 @@ describe('libp2p host', () => {
     })
     assert.ok(Date.now() - start < 4000, `took ${Date.now() - start} ms`)
     assert.equal(a.getConnections(wrong.peerId).length, 0)
+    assert.equal(wrong.getConnections(a.peerId).length, 0, 'the other side keeps no connection either')
   })
 
   it('keeps a host without a token apart from a private network', async () => {
     await assert.rejects(dialPeer(open, addrOf(a), 1500), /could not connect/)
     assert.equal(open.getConnections().length, 0)
+    await assert.rejects(dialPeer(a, addrOf(open), 1500), /could not connect/)
+    assert.equal(a.getConnections(open.peerId).length, 0)
   })
 
   it('reports an unreachable address plainly when no token is in use', async () => {

@@ -5,7 +5,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { loadOrCreateIdentity, KEY_FILE } from '../../src/network/identity.js'
-import { derivePsk, pskFingerprint } from '../../src/network/pnet.js'
+import { deriveNetworkKey, networkKeyFingerprint, noisePrologue } from '../../src/network/network-key.js'
 import { toMultiaddr } from '../../src/network/host.js'
 
 describe('network identity', () => {
@@ -48,22 +48,35 @@ describe('network identity', () => {
   })
 })
 
-describe('private network key', () => {
-  it('is deterministic per token, differs between tokens, and has the swarm.key format', () => {
-    const a1 = derivePsk('token-a')!
-    const a2 = derivePsk('token-a')!
-    const b = derivePsk('token-b')!
+describe('network key', () => {
+  it('is deterministic per token, differs between tokens, and is 32 bytes', () => {
+    const a1 = deriveNetworkKey('token-a')!
+    const a2 = deriveNetworkKey('token-a')!
+    const b = deriveNetworkKey('token-b')!
     assert.deepEqual(a1, a2)
     assert.notDeepEqual(a1, b)
-    assert.equal(a1.byteLength, 95)
-    assert.match(new TextDecoder().decode(a1), /^\/key\/swarm\/psk\/1\.0\.0\/\n\/base16\/\n[0-9a-f]{64}$/)
-    assert.equal(pskFingerprint(a1), pskFingerprint(a2))
-    assert.notEqual(pskFingerprint(a1), pskFingerprint(b))
+    assert.equal(a1.byteLength, 32)
+    assert.equal(networkKeyFingerprint(a1), networkKeyFingerprint(a2))
+    assert.notEqual(networkKeyFingerprint(a1), networkKeyFingerprint(b))
+    assert.ok(
+      !Buffer.from(a1).toString('hex').startsWith(networkKeyFingerprint(a1)),
+      'the fingerprint does not reveal the key',
+    )
+  })
+
+  it('gives a labelled Noise prologue that ends with the key', () => {
+    const key = deriveNetworkKey('token-a')!
+    const prologue = noisePrologue(key)
+    assert.deepEqual(prologue.subarray(prologue.length - 32), key)
+    assert.match(
+      new TextDecoder().decode(prologue.subarray(0, prologue.length - 32)),
+      /^bacalhau-ts\/closed-network\/v1:$/,
+    )
   })
 
   it('is absent for an empty token', () => {
-    assert.equal(derivePsk(''), undefined)
-    assert.equal(derivePsk(undefined), undefined)
+    assert.equal(deriveNetworkKey(''), undefined)
+    assert.equal(deriveNetworkKey(undefined), undefined)
   })
 })
 
