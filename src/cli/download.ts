@@ -4,7 +4,7 @@
 import * as tar from 'tar'
 import fs from 'node:fs'
 import path from 'node:path'
-import { Readable } from 'node:stream'
+import { Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { ReadableStream as WebReadableStream } from 'node:stream/web'
 import type { ApiClient } from '../api/client.js'
@@ -13,7 +13,7 @@ import type { SpecConfig } from '../models/job.js'
 import { extractResultsArchive } from '../publishers/local/archive.js'
 import type { CliContext } from './context.js'
 import { CliError } from './errors.js'
-import { Spinner } from './progress.js'
+import { downloadProgress } from './download-progress.js'
 
 export interface JobGetOptions {
   outputDir?: string
@@ -45,7 +45,7 @@ function stringParam(params: Record<string, unknown> | undefined, name: string):
   return typeof v === 'string' && v ? v : undefined
 }
 
-async function fetchTo(url: string, dest: string, signal: AbortSignal): Promise<void> {
+async function fetchTo(url: string, dest: string, signal: AbortSignal, label: string): Promise<void> {
   let res: Response
   try {
     res = await fetch(url, { signal })
@@ -62,12 +62,27 @@ async function fetchTo(url: string, dest: string, signal: AbortSignal): Promise<
     throw new CliError(`cannot download ${url}: HTTP ${res.status}${body ? `: ${body}` : ''}`)
   }
   if (!res.body) throw new CliError(`cannot download ${url}: empty response`)
+  const progress = downloadProgress(label, Number(res.headers.get('content-length') ?? 0) || 0)
+  let received = 0
+  const counted = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      received += chunk.byteLength
+      progress.update(received)
+      cb(null, chunk)
+    },
+  })
   try {
-    await pipeline(Readable.fromWeb(res.body as unknown as WebReadableStream), fs.createWriteStream(dest))
+    await pipeline(
+      Readable.fromWeb(res.body as unknown as WebReadableStream),
+      counted,
+      fs.createWriteStream(dest),
+    )
   } catch (e) {
     if (signal.aborted)
       throw new CliError(`download of ${url} timed out`, { hint: 'raise --download-timeout-secs' })
     throw new CliError(`cannot download ${url}: ${(e as Error).message}`)
+  } finally {
+    progress.stop()
   }
 }
 
@@ -139,55 +154,50 @@ export async function getJobResults(
   const rawDir = path.join(outDir, 'raw')
   fs.mkdirSync(rawDir, { recursive: true })
 
-  const spinner = new Spinner(`Downloading ${results.length} result${results.length > 1 ? 's' : ''}...`)
   const signal = AbortSignal.timeout(o.timeoutMs)
   const downloaded: string[] = []
-  try {
-    const used = new Set<string>()
-    const ipfsFolders: string[] = []
-    for (const r of results) {
-      const url = downloadUrl(r, client.baseUrl)!
-      if ((r.Type ?? '').toLowerCase() === 'ipfs') {
-        // Fetched as a tar of raw/<CID>, as Bacalhau keeps IPFS results: a folder, not an archive.
-        const cid = stringParam(r.Params, 'CID')!
-        const tarFile = path.join(rawDir, `${cid}.tar`)
-        await fetchTo(url, tarFile, signal)
-        await tar.x({ file: tarFile, cwd: rawDir, strict: true })
-        fs.rmSync(tarFile)
-        ipfsFolders.push(path.join(rawDir, cid))
-        continue
-      }
-      let name = rawFileName(url)
-      for (let i = 1; used.has(name); i++) name = `${i}_${rawFileName(url)}`
-      used.add(name)
-      const dest = path.join(rawDir, name)
-      await fetchTo(url, dest, signal)
-      downloaded.push(dest)
+  const used = new Set<string>()
+  const ipfsFolders: string[] = []
+  for (const r of results) {
+    const url = downloadUrl(r, client.baseUrl)!
+    if ((r.Type ?? '').toLowerCase() === 'ipfs') {
+      // Fetched as a tar of raw/<CID>, as Bacalhau keeps IPFS results: a folder, not an archive.
+      const cid = stringParam(r.Params, 'CID')!
+      const tarFile = path.join(rawDir, `${cid}.tar`)
+      await fetchTo(url, tarFile, signal, `Downloading ${cid.slice(0, 16)}…`)
+      await tar.x({ file: tarFile, cwd: rawDir, strict: true })
+      fs.rmSync(tarFile)
+      ipfsFolders.push(path.join(rawDir, cid))
+      continue
     }
-    if (!o.raw) {
-      const folders: string[] = [...ipfsFolders]
-      for (const file of downloaded) {
-        if (archivePattern.test(file)) {
-          const folder = file.replace(archivePattern, '')
-          try {
-            await extractResultsArchive(file, folder)
-          } catch (e) {
-            throw new CliError(`cannot extract ${path.basename(file)}: ${(e as Error).message}`)
-          }
-          folders.push(folder)
-        } else {
-          // A plain file result: merge it as a file of its own.
-          const folder = `${file}.d`
-          fs.mkdirSync(folder)
-          fs.renameSync(file, path.join(folder, path.basename(file)))
-          folders.push(folder)
+    let name = rawFileName(url)
+    for (let i = 1; used.has(name); i++) name = `${i}_${rawFileName(url)}`
+    used.add(name)
+    const dest = path.join(rawDir, name)
+    await fetchTo(url, dest, signal, `Downloading ${name.slice(0, 24)}`)
+    downloaded.push(dest)
+  }
+  if (!o.raw) {
+    const folders: string[] = [...ipfsFolders]
+    for (const file of downloaded) {
+      if (archivePattern.test(file)) {
+        const folder = file.replace(archivePattern, '')
+        try {
+          await extractResultsArchive(file, folder)
+        } catch (e) {
+          throw new CliError(`cannot extract ${path.basename(file)}: ${(e as Error).message}`)
         }
+        folders.push(folder)
+      } else {
+        // A plain file result: merge it as a file of its own.
+        const folder = `${file}.d`
+        fs.mkdirSync(folder)
+        fs.renameSync(file, path.join(folder, path.basename(file)))
+        folders.push(folder)
       }
-      await mergeResults(folders, outDir)
-      fs.rmSync(rawDir, { recursive: true, force: true })
     }
-  } finally {
-    spinner.stop()
+    await mergeResults(folders, outDir)
+    fs.rmSync(rawDir, { recursive: true, force: true })
   }
   ctx.out(`Results for job '${arg}' have been written to...\n${outDir}\n`)
 }
