@@ -44,7 +44,7 @@ export function downloadProgress(
     clearOnComplete: false,
     barsize: 30,
     format: known ? `${label} [{bar}] {percentage}% | {done} / {size} | {rate}` : `${label} {done} | {rate}`,
-    formatValue: (v, _o, type) => String(v),
+    formatValue: (v) => String(v),
   })
   const payload = (bytes: number) => {
     const seconds = Math.max((Date.now() - started) / 1000, 0.001)
