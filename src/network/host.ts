@@ -16,6 +16,8 @@ import { deriveNetworkKey, networkKeyFingerprint, noisePrologue } from './networ
 import { scope } from './scope.js'
 
 export const KAD_PROTOCOL = '/bacalhau-ts/kad/1.0.0'
+/** Per-stream read buffer limit (yamux's default is 4 MiB). */
+export const STREAM_READ_BUFFER_BYTES = 32 * 1024 * 1024
 /** Every dial is bounded: an unresponsive or misconfigured peer must not stall a caller. */
 export const DEFAULT_DIAL_TIMEOUT_MS = 4_000
 
@@ -53,7 +55,10 @@ export function libp2pOptions(opts: Omit<HostOptions, 'logger'>): Libp2pOptions<
     transports: [tcp()],
     // A peer configured with another token fails the Noise handshake (network-key.ts).
     connectionEncrypters: [noise(networkKey ? { prologueBytes: noisePrologue(networkKey) } : {})],
-    streamMuxers: [yamux()],
+    // Yamux grants stream window as data arrives, not as it is read, so a bulk stream (a
+    // bitswap transfer) can run ahead of a busy reader by several MiB before the reader's
+    // own backpressure (pause) takes hold; past maxReadBufferLength the stream is reset.
+    streamMuxers: [yamux({ streamOptions: { maxReadBufferLength: STREAM_READ_BUFFER_BYTES } })],
     // Nodes find each other through configured addresses only: no mDNS, no public bootstrap.
     peerDiscovery: [],
     // Clusters run on LANs and loopback: private and loopback addresses must stay dialable.

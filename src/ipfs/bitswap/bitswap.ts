@@ -13,6 +13,7 @@ import type { MultihashHasher } from 'multiformats/hashes/interface'
 import { CID } from 'multiformats/cid'
 import { peerIdFromCID } from '@libp2p/peer-id'
 import { Uint8ArrayList } from 'uint8arraylist'
+import { pushable } from 'it-pushable'
 import type { Logger } from '../../util/logger.js'
 import { scope } from '../../network/scope.js'
 import {
@@ -36,11 +37,19 @@ const MAX_SIZE_REPLACE_HAVE_WITH_BLOCK = 1024
 const READ_AHEAD = 8
 /** Wants remembered per peer (queued + not held yet); more are ignored. */
 const MAX_PEER_WANTS = 8192
+/**
+ * When no block has arrived for this long, open wants are sent again to every peer: a block
+ * lost with a failed stream (its sender cannot tell what arrived) is asked for again. Only
+ * a stalled exchange is re-asked, so a long transfer is never sent twice.
+ */
+const REBROADCAST_MS = 2_000
 /** Without a block by then, look for providers through the routing (DHT). */
 const PROVIDER_SEARCH_DELAY_MS = 1_000
 const MAX_PROVIDERS_PER_SEARCH = 3
 const PROVIDER_SEARCH_TIMEOUT_MS = 30_000
 const STREAM_TIMEOUT_MS = 30_000
+/** Received but unhandled bytes on one stream before it is paused. */
+const READ_BACKLOG_BYTES = 8 * 1024 * 1024
 const MAX_SEND_FAILURES = 3
 
 export interface BitswapInit {
@@ -64,6 +73,7 @@ interface Want {
   waiters: Set<Waiter>
   sentTo: Set<string>
   dontHave: Set<string>
+  lastSent: number
   searching: boolean
   searchTimer?: NodeJS.Timeout
   searchAbort?: AbortController
@@ -129,6 +139,8 @@ export class Bitswap implements BlockBroker {
   private flushScheduled = false
   private running = false
   private topologyId?: string
+  private rebroadcastTimer?: NodeJS.Timeout
+  private lastBlockAt = 0
   private readonly log: Logger
 
   constructor(private readonly init: BitswapInit) {
@@ -151,6 +163,7 @@ export class Bitswap implements BlockBroker {
       onConnect: (peer) => this.onPeerConnected(peer),
       onDisconnect: (peer) => this.onPeerDisconnected(peer),
     })
+    this.rebroadcastTimer = setInterval(() => this.rebroadcast(), REBROADCAST_MS).unref()
     for (const conn of this.init.libp2p.getConnections()) {
       const protocols = await this.init.libp2p.peerStore
         .get(conn.remotePeer)
@@ -163,6 +176,7 @@ export class Bitswap implements BlockBroker {
   async stop(): Promise<void> {
     if (!this.running) return
     this.running = false
+    clearInterval(this.rebroadcastTimer)
     if (this.topologyId) this.init.libp2p.unregister(this.topologyId)
     await this.init.libp2p.unhandle(BITSWAP_PROTOCOL).catch(() => {})
     for (const want of this.wants.values()) this.fail(want, new Error('the IPFS node is stopping'))
@@ -181,7 +195,15 @@ export class Bitswap implements BlockBroker {
     const key = multihashKey(cid)
     let want = this.wants.get(key)
     if (!want) {
-      want = { cid, key, waiters: new Set(), sentTo: new Set(), dontHave: new Set(), searching: false }
+      want = {
+        cid,
+        key,
+        waiters: new Set(),
+        sentTo: new Set(),
+        dontHave: new Set(),
+        lastSent: Date.now(),
+        searching: false,
+      }
       this.wants.set(key, want)
       this.unsent.add(want)
       this.scheduleFlush()
@@ -238,6 +260,7 @@ export class Bitswap implements BlockBroker {
       for (const want of fresh) {
         if (want.sentTo.has(id)) continue
         want.sentTo.add(id)
+        want.lastSent = Date.now()
         entries.push({
           cid: want.cid.bytes,
           priority: 1,
@@ -259,6 +282,30 @@ export class Bitswap implements BlockBroker {
         this.sendControl(peer, encodeControlMessage({ wantlist: { entries, full: false } }))
     }
     this.cancels.clear()
+  }
+
+  private rebroadcast(): void {
+    const now = Date.now()
+    if (now - this.lastBlockAt < REBROADCAST_MS) return
+    const stale = [...this.wants.values()].filter((w) => now - w.lastSent >= REBROADCAST_MS)
+    if (stale.length === 0) return
+    for (const want of stale) {
+      want.lastSent = now
+      want.dontHave.clear()
+    }
+    for (const [id, peer] of this.peers) {
+      const entries = stale.map((want) => {
+        want.sentTo.add(id)
+        return {
+          cid: want.cid.bytes,
+          priority: 1,
+          cancel: false,
+          wantType: WantType.Block,
+          sendDontHave: true,
+        }
+      })
+      this.sendControl(peer, encodeControlMessage({ wantlist: { entries, full: false } }))
+    }
   }
 
   private cancelWant(want: Want): void {
@@ -407,6 +454,20 @@ export class Bitswap implements BlockBroker {
   }
 
   private async readMessages(stream: Stream, peer: PeerId): Promise<void> {
+    // Listen before anything else: data that arrives while nobody listens piles up in the
+    // stream's read buffer, which aborts the stream past 4 MiB.
+    const input = pushable<Uint8Array | Uint8ArrayList>({ objectMode: false })
+    let paused = false
+    stream.addEventListener('message', (evt) => {
+      input.push(evt.data)
+      // Backpressure: stop the muxer granting window while a backlog waits to be handled.
+      if (!paused && input.readableLength > READ_BACKLOG_BYTES && stream.status === 'open') {
+        paused = true
+        stream.pause()
+      }
+    })
+    stream.addEventListener('remoteCloseWrite', () => input.end())
+    stream.addEventListener('close', (evt) => input.end(evt.error))
     // Nothing is ever answered on the same stream: replies go on streams of our own.
     await stream.close()
     const buf = new Uint8ArrayList()
@@ -414,9 +475,13 @@ export class Bitswap implements BlockBroker {
       setTimeout(() => stream.abort(new Error('bitswap stream idle')), STREAM_TIMEOUT_MS).unref()
     let idle = idleTimer()
     try {
-      for await (const chunk of stream) {
+      for await (const chunk of input) {
         clearTimeout(idle)
         idle = idleTimer()
+        if (paused && input.readableLength < READ_BACKLOG_BYTES / 2 && stream.status === 'open') {
+          paused = false
+          stream.resume()
+        }
         buf.append(chunk)
         for (;;) {
           const frame = nextFrame(buf)
@@ -448,6 +513,7 @@ export class Bitswap implements BlockBroker {
     const cid = CID.create(version as 0 | 1, codec!, digest)
     const want = this.wants.get(multihashKey(cid))
     if (!want) return // unasked-for blocks are dropped
+    this.lastBlockAt = Date.now()
     this.fulfil(want, data, from)
   }
 
@@ -581,7 +647,21 @@ export class Bitswap implements BlockBroker {
         const retry = new Map(inflight.map(({ req }) => [req.key, req]))
         for (const [k, v] of ledger.queue) retry.set(k, v)
         ledger.queue = retry
-        this.log.debug({ peer: ledger.peer.toString(), err: (err as Error).message }, 'bitswap send failed')
+        const st = stream as unknown as Record<string, unknown> | undefined
+        this.log.debug(
+          {
+            peer: ledger.peer.toString(),
+            err: (err as Error).message,
+            stream: st && {
+              status: st.status,
+              w: st.writeStatus,
+              r: st.readStatus,
+              rw: st.remoteWriteStatus,
+              rr: st.remoteReadStatus,
+            },
+          },
+          'bitswap send failed',
+        )
       }
     }
     if (failures >= MAX_SEND_FAILURES) ledger.queue.clear()
