@@ -13,6 +13,7 @@ import type { MultihashHasher } from 'multiformats/hashes/interface'
 import { CID } from 'multiformats/cid'
 import { peerIdFromCID } from '@libp2p/peer-id'
 import { Uint8ArrayList } from 'uint8arraylist'
+import { concat } from 'uint8arrays/concat'
 import { pushable } from 'it-pushable'
 import type { Logger } from '../../util/logger.js'
 import { scope } from '../../network/scope.js'
@@ -27,6 +28,7 @@ import {
   type BitswapMessage,
   type Presence,
   type WantEntry,
+  wantBlockEntry,
 } from './message.js'
 
 /** Largest incoming message: boxo's 4 MiB message limit plus framing. */
@@ -261,13 +263,7 @@ export class Bitswap implements BlockBroker {
         if (want.sentTo.has(id)) continue
         want.sentTo.add(id)
         want.lastSent = Date.now()
-        entries.push({
-          cid: want.cid.bytes,
-          priority: 1,
-          cancel: false,
-          wantType: WantType.Block,
-          sendDontHave: true,
-        })
+        entries.push(wantBlockEntry(want.cid.bytes))
       }
       for (const cid of this.cancels.get(id) ?? [])
         entries.push({
@@ -296,13 +292,7 @@ export class Bitswap implements BlockBroker {
     for (const [id, peer] of this.peers) {
       const entries = stale.map((want) => {
         want.sentTo.add(id)
-        return {
-          cid: want.cid.bytes,
-          priority: 1,
-          cancel: false,
-          wantType: WantType.Block,
-          sendDontHave: true,
-        }
+        return wantBlockEntry(want.cid.bytes)
       })
       this.sendControl(peer, encodeControlMessage({ wantlist: { entries, full: false } }))
     }
@@ -391,13 +381,7 @@ export class Bitswap implements BlockBroker {
     const entries: WantEntry[] = []
     for (const want of this.wants.values()) {
       want.sentTo.add(id)
-      entries.push({
-        cid: want.cid.bytes,
-        priority: 1,
-        cancel: false,
-        wantType: WantType.Block,
-        sendDontHave: true,
-      })
+      entries.push(wantBlockEntry(want.cid.bytes))
     }
     if (entries.length > 0)
       this.sendControl(peer, encodeControlMessage({ wantlist: { entries, full: true } }))
@@ -573,14 +557,7 @@ export class Bitswap implements BlockBroker {
         chunks.push(c)
         total += c.byteLength
       }
-      if (chunks.length === 1) return chunks[0]
-      const out = new Uint8Array(total)
-      let o = 0
-      for (const c of chunks) {
-        out.set(c, o)
-        o += c.byteLength
-      }
-      return out
+      return chunks.length === 1 ? chunks[0] : concat(chunks, total)
     } catch {
       return undefined
     }

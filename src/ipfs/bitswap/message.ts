@@ -11,6 +11,7 @@
 //   Block { bytes prefix = 1; bytes data = 2 }
 //   BlockPresence { bytes cid = 1; BlockPresenceType type = 2 }   { Have = 0; DontHave = 1 }
 import { Uint8ArrayList } from 'uint8arraylist'
+import { concat } from 'uint8arrays/concat'
 
 export const BITSWAP_PROTOCOL = '/ipfs/bitswap/1.2.0'
 
@@ -31,6 +32,11 @@ export interface WantEntry {
   wantType: WantType
   sendDontHave: boolean
 }
+/** A want-block entry asking to be told DONT_HAVE: what this node sends for every want. */
+export function wantBlockEntry(cid: Uint8Array): WantEntry {
+  return { cid, priority: 1, cancel: false, wantType: WantType.Block, sendDontHave: true }
+}
+
 export interface BlockPayload {
   /** CID prefix: varints of version, codec, multihash code, digest length. */
   prefix: Uint8Array
@@ -89,20 +95,8 @@ function varintField(field: number, value: number): Uint8Array {
   return buf
 }
 
-function concatSmall(parts: Uint8Array[]): Uint8Array {
-  let len = 0
-  for (const p of parts) len += p.byteLength
-  const out = new Uint8Array(len)
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.byteLength
-  }
-  return out
-}
-
 function lengthDelimited(field: number, body: Uint8Array): Uint8Array {
-  return concatSmall([fieldHeader(field, 2, body.byteLength), body])
+  return concat([fieldHeader(field, 2, body.byteLength), body])
 }
 
 // ---- encoding ----
@@ -113,7 +107,7 @@ function encodeEntry(e: WantEntry): Uint8Array {
   if (e.cancel) parts.push(varintField(3, 1))
   if (e.wantType !== WantType.Block) parts.push(varintField(4, e.wantType))
   if (e.sendDontHave) parts.push(varintField(5, 1))
-  return concatSmall(parts)
+  return concat(parts)
 }
 
 /** A message with wants and/or presences (small), length-prefixed for the wire. */
@@ -125,17 +119,17 @@ export function encodeControlMessage(msg: {
   if (msg.wantlist) {
     const wl: Uint8Array[] = msg.wantlist.entries.map((e) => lengthDelimited(1, encodeEntry(e)))
     if (msg.wantlist.full) wl.push(varintField(2, 1))
-    parts.push(lengthDelimited(1, concatSmall(wl)))
+    parts.push(lengthDelimited(1, concat(wl)))
   }
   for (const p of msg.presences ?? []) {
     const body = [lengthDelimited(1, p.cid)]
     if (p.type !== PresenceType.Have) body.push(varintField(2, p.type))
-    parts.push(lengthDelimited(4, concatSmall(body)))
+    parts.push(lengthDelimited(4, concat(body)))
   }
-  const body = concatSmall(parts)
+  const body = concat(parts)
   const prefix = new Uint8Array(varintLength(body.byteLength))
   writeVarint(prefix, 0, body.byteLength)
-  return concatSmall([prefix, body])
+  return concat([prefix, body])
 }
 
 /**
@@ -150,7 +144,7 @@ export function encodeBlockMessage(prefix: Uint8Array, data: Uint8Array): Uint8A
   const msgLen = payloadHeader.byteLength + blockLen
   const lp = new Uint8Array(varintLength(msgLen))
   writeVarint(lp, 0, msgLen)
-  return new Uint8ArrayList(concatSmall([lp, payloadHeader, prefixField, dataHeader]), data)
+  return new Uint8ArrayList(concat([lp, payloadHeader, prefixField, dataHeader]), data)
 }
 
 // ---- decoding ----
