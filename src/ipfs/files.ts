@@ -33,18 +33,39 @@ async function* walk(
   }
 }
 
-/** Adds a file or a folder; a folder keeps its structure under the returned root CID. */
-export async function addPath(helia: Helia, source: string): Promise<CID> {
+/** How long announcing a new root to the DHT may take before it is given up. */
+const PROVIDE_TIMEOUT_MS = 30_000
+
+/**
+ * Adds a file or a folder; a folder keeps its structure under the returned root CID. The
+ * root is then announced to the cluster's DHT in the background (Helia does not do it by
+ * itself), so nodes that are not connected to this one find it as a provider.
+ */
+export async function addPath(
+  helia: Helia,
+  source: string,
+  onProvideError?: (err: Error) => void,
+): Promise<CID> {
   const fsx = unixfs(helia)
   const st = fs.statSync(source)
-  if (st.isFile()) return fsx.addByteStream(fs.createReadStream(source))
-  if (!st.isDirectory()) throw new Error(`${source} is neither a file nor a folder`)
-  const root = 'root'
   let rootCid: CID | undefined
-  for await (const entry of fsx.addAll(walk(source, root) as never))
-    if (entry.path === root) rootCid = entry.cid
+  if (st.isFile()) rootCid = await fsx.addByteStream(fs.createReadStream(source))
+  else if (!st.isDirectory()) throw new Error(`${source} is neither a file nor a folder`)
+  else {
+    const root = 'root'
+    for await (const entry of fsx.addAll(walk(source, root) as never))
+      if (entry.path === root) rootCid = entry.cid
+  }
   if (!rootCid) throw new Error(`adding ${source} produced no root`)
+  announce(helia, rootCid, onProvideError)
   return rootCid
+}
+
+function announce(helia: Helia, cid: CID, onError?: (err: Error) => void): void {
+  void helia.routing.provide(cid, { signal: AbortSignal.timeout(PROVIDE_TIMEOUT_MS) }).catch((err: Error) => {
+    // A node with no DHT peers yet cannot announce; connected peers still get it by bitswap.
+    onError?.(err)
+  })
 }
 
 /** Writes a CID to `dest`: a file, or a folder tree. Blocks come from peers over bitswap. */

@@ -237,7 +237,12 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
       logger: log,
       orchestrator,
       ipfs: {
-        add: async (hostPath) => (await addPath(ipfs.helia, hostPath)).toString(),
+        add: async (hostPath) =>
+          (
+            await addPath(ipfs.helia, hostPath, (err) =>
+              log.debug({ err: err.message }, 'could not announce added data to the DHT'),
+            )
+          ).toString(),
         get: async (cid, dest, signal) => {
           // Released as soon as the export ends, so nothing aborts Helia's work afterwards.
           const sc = scope({ timeoutMs: parseDuration(config.InputSources.ReadTimeout), parents: [signal] })

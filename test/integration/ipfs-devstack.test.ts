@@ -73,6 +73,39 @@ describe('IPFS on a devstack', () => {
     assert.equal(fs.readFileSync(path.join(out, 'outputs', 'copy.txt'), 'utf8'), 'hello from ipfs\n')
   })
 
+  it('finds data on a compute node it is not connected to through the DHT', async () => {
+    // node-1 and node-2 are each connected to the orchestrator only. The data is added on
+    // node-2 and the job is pinned to node-1: the orchestrator answers DONT_HAVE, so node-1
+    // must find node-2 as a provider in the DHT and fetch from it directly.
+    const file = path.join(tmp, 'on-node-2.txt')
+    fs.writeFileSync(file, 'found through the DHT\n')
+    const add = await runCli(['data', 'add', file], { port: stack.nodes[2].apiPort })
+    assert.equal(add.code, 0, add.stderr)
+    const cid = add.stdout.trim().split('\n').at(-1)!
+    const cat = path.join(projectRoot(), 'fixtures/wasm/cat.wasm')
+    const run = await runCli(
+      [
+        'wasm',
+        'run',
+        '--id-only',
+        '--constraints',
+        'id=node-1',
+        '-i',
+        `ipfs://${cid}:/data/in.txt`,
+        cat,
+        '/data/in.txt',
+      ],
+      { port: stack.nodes[0].apiPort },
+    )
+    assert.equal(run.code, 0, run.stderr)
+    const id = run.stdout.trim()
+    const job = await waitForJobState(stack.nodes[0], id, ['Completed', 'Failed'], 60_000)
+    assert.equal(job.State.StateType, 'Completed', JSON.stringify(job.State))
+    const execs = await api(stack.nodes[0], 'GET', `/api/v1/orchestrator/jobs/${id}/executions`)
+    assert.equal(execs.body.Items[0].NodeID, 'node-1')
+    assert.equal(execs.body.Items[0].RunOutput.Stdout, 'found through the DHT\n')
+  })
+
   it('fails a job whose CID nobody has, within the read timeout, saying so', async () => {
     const res = await api(stack.nodes[0], 'PUT', '/api/v1/orchestrator/jobs', {
       Job: {
