@@ -1,5 +1,6 @@
 // Starts a real node process (src/node.ts, compiled beside this file's build) and
 // runs the real `bacalhau` CLI against it.
+import { ExecutionStateType } from '../../src/models/enums.js'
 import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -181,4 +182,26 @@ export async function waitForJobState(
     await new Promise((res) => setTimeout(res, 50))
   }
   throw new Error(`job ${id} did not reach ${states.join('/')}: ${JSON.stringify(last)?.slice(0, 500)}`)
+}
+
+interface ExecutionSummary {
+  ID: string
+  NodeID: string
+  ComputeState: { StateType: number; Message?: string }
+  RunOutput?: { Stdout?: string; stderr?: string; ExitCode?: number }
+}
+
+/**
+ * The completed execution of a job (a job may have retried a failed one first); fails
+ * with every execution's node, state and message so a retry's cause is visible.
+ */
+export async function completedExecution(node: { apiUrl: string }, jobId: string): Promise<ExecutionSummary> {
+  const execs = await api(node, 'GET', `/api/v1/orchestrator/jobs/${jobId}/executions`)
+  const items = (execs.body.Items ?? []) as ExecutionSummary[]
+  const done = items.find((e) => e.ComputeState.StateType === ExecutionStateType.Completed)
+  if (!done)
+    throw new Error(
+      `job ${jobId} has no completed execution: ${JSON.stringify(items.map((e) => [e.NodeID, e.ComputeState]))}`,
+    )
+  return done
 }

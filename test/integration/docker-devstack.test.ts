@@ -7,7 +7,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { startDevstack, type Devstack } from '../../src/devstack/launcher.js'
-import { api, runCli, waitForJobState } from '../helpers/node-process.js'
+import { api, completedExecution, runCli, waitForJobState } from '../helpers/node-process.js'
 
 function engineUp(): boolean {
   try {
@@ -98,11 +98,10 @@ describe('docker jobs on a devstack', () => {
     assert.equal(res.status, 200, JSON.stringify(res.body))
     const job = await waitForJobState(stack.nodes[0], res.body.JobID, ['Completed', 'Failed'], 30_000)
     assert.equal(job.State.StateType, 'Completed', JSON.stringify(job.State))
-    const execs = await api(stack.nodes[0], 'GET', `/api/v1/orchestrator/jobs/${res.body.JobID}/executions`)
-    const run = execs.body.Items[0].RunOutput
-    assert.match(run.Stdout, /^input data\n/)
-    assert.doesNotMatch(run.Stdout, /WROTE/)
-    assert.match(run.stderr, /Read-only file system/)
+    const run = (await completedExecution(stack.nodes[0], res.body.JobID)).RunOutput!
+    assert.match(run.Stdout ?? '', /^input data\n/)
+    assert.doesNotMatch(run.Stdout ?? '', /WROTE/)
+    assert.match(run.stderr ?? '', /Read-only file system/)
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'dget-'))
     const get = await runCli(['job', 'get', res.body.JobID, '--output-dir', out], { port })
     assert.equal(get.code, 0, get.stderr)
