@@ -75,6 +75,8 @@ export class Orchestrator implements OrchestratorApi {
   private housekeeping?: NodeJS.Timeout
   private liveness?: NodeJS.Timeout
   private readonly queueBackoffMs: number
+  /** Nodes whose accepted executions were re-sent since this process started or they returned. */
+  private readonly resynced = new Set<string>()
 
   constructor(private readonly opts: OrchestratorOptions) {
     this.store = opts.store
@@ -600,6 +602,7 @@ export class Orchestrator implements OrchestratorApi {
 
   private onNodeInfo(info: NodeInfo, bootId: string): void {
     const { restartedFrom, joined } = this.nodes.upsert(info, bootId)
+    if (!restartedFrom && !this.resynced.has(info.NodeID)) this.resendAccepted(info.NodeID)
     if (!restartedFrom && !joined) return
     this.store.tx(() => {
       const jobs = new Set<string>()
@@ -619,11 +622,33 @@ export class Orchestrator implements OrchestratorApi {
     })
   }
 
+  /**
+   * An orchestrator that stopped (or lost the node) right after accepting a bid may never
+   * have delivered the BidAccepted: the node would hold the execution forever while this
+   * side waits for it to run. So the first time a node is heard from (after a start of this
+   * process or after it came back), its accepted executions are accepted again; the compute
+   * side ignores an acceptance it has already acted on.
+   */
+  private resendAccepted(nodeId: string): void {
+    this.resynced.add(nodeId)
+    for (const e of this.store.liveExecutions()) {
+      if (e.NodeID !== nodeId) continue
+      if (e.ComputeState.StateType !== ES.BidAccepted || e.DesiredState.StateType !== Desired.Running)
+        continue
+      this.dispatch({
+        nodeId,
+        executionId: e.ID,
+        message: { type: 'BidAccepted', executionId: e.ID, jobId: e.JobID },
+      })
+    }
+  }
+
   /** Marks silent nodes DISCONNECTED and re-evaluates the jobs running on them. */
   private checkLiveness(): void {
     try {
       const lost = this.nodes.sweep()
       if (lost.length === 0) return
+      for (const id of lost) this.resynced.delete(id)
       this.log.warn({ nodes: lost }, 'compute nodes stopped sending heartbeats: marked DISCONNECTED')
       this.store.tx(() => {
         const jobs = new Set<string>()
