@@ -244,6 +244,42 @@ describe('bitswap between two of our nodes', () => {
   })
 })
 
+describe('bitswap recovery', () => {
+  it('completes a transfer whose block stream is reset half way, by asking again', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bitswap-reset-'))
+    const a = await ourNode(path.join(tmp, 'a'))
+    const b = await ourNode(path.join(tmp, 'b'))
+    try {
+      await b.host.dial(multiaddr(a.host.getMultiaddrs()[0]!.toString()))
+      const file = path.join(tmp, 'blob')
+      fs.writeFileSync(file, randomBytes(24 * 1024 * 1024))
+      const cid = await addPath(a.helia, file)
+      // Reset the first block stream that reaches b once some blocks have flowed: the blocks
+      // in flight on it are lost and the sender cannot tell which.
+      let resets = 0
+      const watcher = setInterval(() => {
+        for (const conn of b.host.getConnections())
+          for (const stream of conn.streams)
+            if (resets === 0 && stream.protocol === BITSWAP_PROTOCOL && stream.direction === 'inbound') {
+              resets++
+              stream.abort(new Error('test: reset'))
+            }
+      }, 20)
+      try {
+        await exportCid(b.helia, cid, path.join(tmp, 'copy'), AbortSignal.timeout(30_000))
+      } finally {
+        clearInterval(watcher)
+      }
+      assert.equal(resets, 1, 'a stream was reset during the transfer')
+      assert.equal(sha(path.join(tmp, 'copy')), sha(file))
+    } finally {
+      await b.stop()
+      await a.stop()
+      fs.rmSync(tmp, { recursive: true, force: true })
+    }
+  })
+})
+
 describe('memoizing sha2-256', () => {
   it('hashes each bytes object once and still hashes other objects with equal content', async () => {
     const h = memoizingSha256()
