@@ -11,8 +11,7 @@ import { MemoryBlockstore } from 'blockstore-core'
 import { MemoryDatastore } from 'datastore-core'
 import { memoizingSha256 } from './hasher.js'
 import { Bitswap } from './bitswap/bitswap.js'
-import { libp2pOptions, markPrivateNetwork, type Host, type HostOptions } from '../network/host.js'
-import { deriveNetworkKey, networkKeyFingerprint } from '../network/network-key.js'
+import { hostStarted, libp2pOptions, type Host, type HostOptions } from '../network/host.js'
 
 export interface IpfsNode {
   helia: Helia
@@ -63,16 +62,7 @@ export async function startIpfsNode(opts: HostOptions & { dataDir?: string }): P
   })
   await helia.start()
   const host = helia.libp2p as unknown as Host
-  const networkKey = deriveNetworkKey(opts.token)
-  if (networkKey) markPrivateNetwork(host)
-  logger.info(
-    {
-      peerId: host.peerId.toString(),
-      addrs: host.getMultiaddrs().map((a) => a.toString()),
-      privateNetwork: networkKey ? networkKeyFingerprint(networkKey) : false,
-    },
-    'libp2p host and IPFS node started',
-  )
+  hostStarted(host, opts.token, logger, 'libp2p host and IPFS node started')
   return {
     helia,
     host,

@@ -108,22 +108,26 @@ export function libp2pOptions(opts: Omit<HostOptions, 'logger'>): Libp2pOptions<
 export async function createHost(opts: HostOptions): Promise<Host> {
   const options = libp2pOptions(opts)
   const host = await createLibp2p(options)
-  const networkKey = deriveNetworkKey(opts.token)
+  hostStarted(host, opts.token, opts.logger, 'libp2p host started')
+  return host
+}
+
+/**
+ * Records a started host (here, or built by Helia from libp2pOptions): remembers whether it
+ * runs in a closed network, so failed dials can name the likely cause, and logs its
+ * identity, addresses and network-key fingerprint.
+ */
+export function hostStarted(host: Libp2p, token: string | undefined, logger: Logger, message: string): void {
+  const networkKey = deriveNetworkKey(token)
   if (networkKey) privateNetworkHosts.add(host)
-  opts.logger.info(
+  logger.info(
     {
       peerId: host.peerId.toString(),
       addrs: host.getMultiaddrs().map((a) => a.toString()),
       privateNetwork: networkKey ? networkKeyFingerprint(networkKey) : false,
     },
-    'libp2p host started',
+    message,
   )
-  return host
-}
-
-/** Marks a host built elsewhere (e.g. by Helia from libp2pOptions) as in a closed network (a network token). */
-export function markPrivateNetwork(host: Libp2p): void {
-  privateNetworkHosts.add(host)
 }
 
 /**

@@ -22,7 +22,9 @@ import { sha256 } from 'multiformats/hashes/sha2'
 import {
   BITSWAP_PROTOCOL,
   BitswapMessageError,
+  decodeCidPrefix,
   decodeMessage,
+  encodeCidPrefix,
   encodeBlockMessage,
   encodeControlMessage,
   PresenceType,
@@ -83,6 +85,19 @@ describe('bitswap message codec', () => {
     assert.equal(msg.blocks.length, 1)
     assert.deepEqual(msg.blocks[0]!.prefix, prefix)
     assert.ok(Buffer.from(msg.blocks[0]!.data).equals(data))
+  })
+
+  it('encodes and decodes CID prefixes, refusing a truncated one', async () => {
+    const cid = CID.create(1, raw.code, await sha256.digest(new Uint8Array([9])))
+    const prefix = encodeCidPrefix(cid)
+    assert.deepEqual(prefix, Uint8Array.from([1, 0x55, 0x12, 32]))
+    assert.deepEqual(decodeCidPrefix(Uint8Array.from([1, 0x70, 0x12, 32])), {
+      version: 1,
+      codec: 0x70,
+      hashCode: 0x12,
+      hashLength: 32,
+    })
+    assert.throws(() => decodeCidPrefix(Uint8Array.from([1, 0x55])), BitswapMessageError)
   })
 
   it('refuses malformed messages with a BitswapMessageError and never anything else', () => {

@@ -20,8 +20,10 @@ import { scope } from '../../network/scope.js'
 import {
   BITSWAP_PROTOCOL,
   BitswapMessageError,
+  decodeCidPrefix,
   decodeMessage,
   encodeBlockMessage,
+  encodeCidPrefix,
   encodeControlMessage,
   PresenceType,
   WantType,
@@ -99,35 +101,6 @@ interface PeerLedger {
 function multihashKey(cid: CID): string {
   const mh = cid.multihash.bytes
   return Buffer.from(mh.buffer, mh.byteOffset, mh.byteLength).toString('base64')
-}
-
-function readVarints(bytes: Uint8Array, count: number): number[] {
-  const out: number[] = []
-  let pos = 0
-  for (let n = 0; n < count; n++) {
-    let value = 0
-    for (let i = 0; ; i++) {
-      if (pos >= bytes.length || i > 8) throw new BitswapMessageError('malformed CID prefix')
-      const b = bytes[pos++]!
-      value += (b & 0x7f) * 2 ** (7 * i)
-      if ((b & 0x80) === 0) break
-    }
-    out.push(value)
-  }
-  return out
-}
-
-function cidPrefix(cid: CID): Uint8Array {
-  const parts = [cid.version, cid.code, cid.multihash.code, cid.multihash.size]
-  const out: number[] = []
-  for (let v of parts) {
-    while (v >= 0x80) {
-      out.push((v & 0x7f) | 0x80)
-      v = Math.floor(v / 128)
-    }
-    out.push(v)
-  }
-  return Uint8Array.from(out)
 }
 
 export class Bitswap implements BlockBroker {
@@ -491,10 +464,12 @@ export class Bitswap implements BlockBroker {
 
   private async onBlock(from: string, prefix: Uint8Array | undefined, data: Uint8Array): Promise<void> {
     // Bitswap 1.0.0 blocks carry no prefix: they are CIDv0 (dag-pb, sha2-256).
-    const [version, codec, hashCode, hashLength] = prefix ? readVarints(prefix, 4) : [0, 0x70, 0x12, 32]
-    const hasher = await this.init.getHasher(hashCode!)
+    const { version, codec, hashCode, hashLength } = prefix
+      ? decodeCidPrefix(prefix)
+      : { version: 0, codec: 0x70, hashCode: 0x12, hashLength: 32 }
+    const hasher = await this.init.getHasher(hashCode)
     const digest = await hasher.digest(data, { truncate: hashLength })
-    const cid = CID.create(version as 0 | 1, codec!, digest)
+    const cid = CID.create(version as 0 | 1, codec, digest)
     const want = this.wants.get(multihashKey(cid))
     if (!want) return // unasked-for blocks are dropped
     this.lastBlockAt = Date.now()
@@ -611,7 +586,7 @@ export class Bitswap implements BlockBroker {
             presences.push({ cid: req.cid.bytes, type: PresenceType.Have })
           } else {
             await flushPresences()
-            await this.write(await open(), encodeBlockMessage(cidPrefix(req.cid), block))
+            await this.write(await open(), encodeBlockMessage(encodeCidPrefix(req.cid), block))
           }
         }
         await flushPresences()
@@ -624,19 +599,8 @@ export class Bitswap implements BlockBroker {
         const retry = new Map(inflight.map(({ req }) => [req.key, req]))
         for (const [k, v] of ledger.queue) retry.set(k, v)
         ledger.queue = retry
-        const st = stream as unknown as Record<string, unknown> | undefined
         this.log.debug(
-          {
-            peer: ledger.peer.toString(),
-            err: (err as Error).message,
-            stream: st && {
-              status: st.status,
-              w: st.writeStatus,
-              r: st.readStatus,
-              rw: st.remoteWriteStatus,
-              rr: st.remoteReadStatus,
-            },
-          },
+          { peer: ledger.peer.toString(), err: (err as Error).message, stream: stream?.status },
           'bitswap send failed',
         )
       }

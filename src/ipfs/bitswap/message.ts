@@ -147,6 +147,19 @@ export function encodeBlockMessage(prefix: Uint8Array, data: Uint8Array): Uint8A
   return new Uint8ArrayList(concat([lp, payloadHeader, prefixField, dataHeader]), data)
 }
 
+/** The CID prefix a block is sent with: varints of version, codec, hash code, digest length. */
+export function encodeCidPrefix(cid: {
+  version: number
+  code: number
+  multihash: { code: number; size: number }
+}): Uint8Array {
+  const parts = [cid.version, cid.code, cid.multihash.code, cid.multihash.size]
+  const out = new Uint8Array(parts.reduce((n, v) => n + varintLength(v), 0))
+  let o = 0
+  for (const v of parts) o = writeVarint(out, o, v)
+  return out
+}
+
 // ---- decoding ----
 
 class Reader {
@@ -197,6 +210,17 @@ class Reader {
     if (n > this.end - this.pos) throw new BitswapMessageError('truncated field')
     this.pos += n
   }
+}
+
+/** The four numbers of a CID prefix; a malformed one is a BitswapMessageError. */
+export function decodeCidPrefix(prefix: Uint8Array): {
+  version: number
+  codec: number
+  hashCode: number
+  hashLength: number
+} {
+  const r = new Reader(prefix)
+  return { version: r.varint(), codec: r.varint(), hashCode: r.varint(), hashLength: r.varint() }
 }
 
 function fields(r: Reader, on: (field: number, wire: number) => boolean): void {
