@@ -635,10 +635,13 @@ export class Orchestrator implements OrchestratorApi {
       if (e.NodeID !== nodeId) continue
       if (e.ComputeState.StateType !== ES.BidAccepted || e.DesiredState.StateType !== Desired.Running)
         continue
-      this.dispatch({
-        nodeId,
-        executionId: e.ID,
-        message: { type: 'BidAccepted', executionId: e.ID, jobId: e.JobID },
+      // Not dispatch(): a reminder that cannot be delivered yet (the node's stream may not be
+      // up when its first update arrives) must not fail an execution the node may well be
+      // running. It is tried again with the node's next update.
+      const message = { type: 'BidAccepted' as const, executionId: e.ID, jobId: e.JobID }
+      this.transport.sendToCompute(nodeId, message).catch((err: Error) => {
+        this.resynced.delete(nodeId)
+        this.log.debug({ err: err.message, node: nodeId, execution: e.ID }, 'could not re-send BidAccepted')
       })
     }
   }
